@@ -1,0 +1,39 @@
+// The `layerfs` command. Invoked as `layerfs-mount` (a link to the same program)
+// it is the fuse-overlayfs-compatible mount helper podman and mount.fuse3 call.
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "cli/mount_command.hpp"
+#include "cli/version.hpp"
+
+int main(int argc, char** argv) {
+    auto logger = spdlog::stderr_color_mt("layerfs");
+    logger->set_pattern("layerfs: %^%l%$: %v");
+    spdlog::set_default_logger(logger);
+
+    const char* base = std::strrchr(argv[0], '/');
+    base = base ? base + 1 : argv[0];
+    if (std::strcmp(base, "layerfs-mount") == 0 || std::strcmp(base, "mount.fuse.layerfs") == 0)
+        return layerfs::cli::mount_main({argv + 1, argv + argc});
+
+    CLI::App app{"layerfs: container image layers, mounted, diffed and committed"};
+    app.set_version_flag("--version", layerfs::cli::kVersion);
+    app.require_subcommand(1);
+    auto* mount = app.add_subcommand("mount", "mount layers (fuse-overlayfs options)");
+    mount->prefix_command();  // everything after `mount` is the fuse-overlayfs command line
+    mount->set_help_flag();
+    mount->footer(layerfs::cli::kMountUsage);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        int rc = app.exit(e);
+        return rc == 0 ? 0 : 2;
+    }
+    if (*mount) return layerfs::cli::mount_main(mount->remaining());
+    return 2;
+}

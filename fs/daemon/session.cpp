@@ -1,0 +1,96 @@
+#include "fs/daemon/session.hpp"
+
+#include <spdlog/spdlog.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "fs/daemon/fuse_ops.hpp"
+#include "fs/overlay/overlay_fs.hpp"
+
+namespace layerfs {
+
+namespace {
+
+// An fd per live node: let the daemon hold as many as the system allows.
+void raise_fd_limit() {
+    rlimit rl;
+    if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        ::setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
+struct SessionDeleter {
+    void operator()(fuse_session* se) const { fuse_session_destroy(se); }
+};
+
+}  // namespace
+
+int run_mount(const MountConfig& cfg) {
+    // Modes arrive already masked by the kernel; ours must not mask them again.
+    ::umask(0);
+    raise_fd_limit();
+    if (cfg.debug) spdlog::set_level(spdlog::level::debug);
+
+    std::string err;
+    auto fs = OverlayFs::open(cfg, err);
+    if (!fs) {
+        spdlog::error("{}", err);
+        return 1;
+    }
+    if (fs->was_dirty())
+        spdlog::warn(
+            "workdir '{}': a volatile mount did not end cleanly; the upper layer may be "
+            "inconsistent",
+            cfg.workdir);
+    spdlog::debug("upper whiteouts: {}, chown: {}", fs->caps().kernel_whiteouts ? "kernel" : ".wh.",
+                  fs->caps().can_chown);
+    set_cache_timeout(cfg.timeout);
+
+    std::string opts = "fsname=layerfs,subtype=layerfs";
+    for (auto& o : cfg.kernel_opts)
+        opts += "," + o;
+    if (fs->read_only() && opts.find(",ro") == std::string::npos) opts += ",ro";
+    std::vector<std::string> argv_s = {"layerfs", "-o", opts};
+    if (cfg.debug) argv_s.push_back("-d");
+    std::vector<char*> argv;
+    for (auto& a : argv_s)
+        argv.push_back(a.data());
+    fuse_args args = FUSE_ARGS_INIT(int(argv.size()), argv.data());
+
+    std::unique_ptr<fuse_session, SessionDeleter> se(
+        fuse_session_new(&args, &fuse_operations(), sizeof(fuse_lowlevel_ops), fs.get()));
+    if (!se) {
+        spdlog::error("cannot start a FUSE session with options '{}'", opts);
+        return 1;
+    }
+    if (fuse_set_signal_handlers(se.get()) != 0) return 1;
+    if (fuse_session_mount(se.get(), cfg.mountpoint.c_str()) != 0) {
+        spdlog::error("cannot mount on '{}'", cfg.mountpoint);
+        fuse_remove_signal_handlers(se.get());
+        return 1;
+    }
+    fuse_daemonize(cfg.foreground ? 1 : 0);
+
+    int rc;
+    if (cfg.threaded) {
+        fuse_loop_config* lc = fuse_loop_cfg_create();
+        fuse_loop_cfg_set_clone_fd(lc, 0);
+        fuse_loop_cfg_set_max_threads(lc, 16);
+        fuse_loop_cfg_set_idle_threads(lc, 4);
+        rc = fuse_session_loop_mt(se.get(), lc);
+        fuse_loop_cfg_destroy(lc);
+    } else {
+        rc = fuse_session_loop(se.get());
+    }
+    fuse_session_unmount(se.get());
+    fuse_remove_signal_handlers(se.get());
+    fs->mark_clean();
+    return rc == 0 ? 0 : 1;
+}
+
+}  // namespace layerfs

@@ -1,0 +1,137 @@
+#pragma once
+// The layer stack as a file system: every operation of the mount, in terms of
+// nodes and errnos. No FUSE types here; fs/daemon translates requests into calls.
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+
+#include <memory>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <vector>
+
+#include "fs/overlay/dirmerge.hpp"
+#include "fs/overlay/inode_number.hpp"
+#include "fs/overlay/node.hpp"
+#include "fs/overlay/options.hpp"
+#include "fs/sys/result.hpp"
+
+namespace layerfs {
+
+struct Caller {
+    uid_t uid = 0;
+    gid_t gid = 0;
+    mode_t umask = 022;
+    std::vector<gid_t> groups;  // supplementary groups, when known
+};
+
+// What the daemon may do in the upper layer, probed once at mount.
+struct Caps {
+    bool kernel_whiteouts = false;  // mknod 0/0 and trusted.* xattrs
+    bool can_chown = false;
+};
+
+struct SetAttr {
+    std::optional<mode_t> mode;
+    std::optional<uid_t> uid;
+    std::optional<gid_t> gid;
+    std::optional<off_t> size;
+    std::optional<struct timespec> atime, mtime;  // UTIME_NOW allowed
+    std::optional<struct timespec> ctime;
+};
+
+struct Entry {
+    Node* node;  // nlookup already counted for the kernel
+    struct stat attr;
+};
+
+struct DirListing {
+    std::vector<MergedEntry> entries;  // "." and ".." first
+};
+
+class OverlayFs {
+  public:
+    // Opens and checks every layer; err says what is wrong in words.
+    static std::unique_ptr<OverlayFs> open(const MountConfig& cfg, std::string& err);
+    ~OverlayFs();
+
+    Node* root() const { return root_.get(); }
+    const MountConfig& config() const { return cfg_; }
+    const Caps& caps() const { return caps_; }
+    bool read_only() const { return upper_root_ < 0 || cfg_.read_only; }
+    size_t live_nodes() { return table_.size(); }
+
+    Result<Entry> lookup(Node* parent, const char* name);
+    void forget(Node* n, uint64_t count);
+    Result<struct stat> getattr(Node* n);
+    Result<struct stat> setattr(Node* n, const SetAttr& a, int fh, const Caller& c);
+    Result<std::string> readlink(Node* n);
+
+    Result<Entry> mknod(Node* parent, const char* name, mode_t mode, dev_t rdev, const Caller& c);
+    Result<Entry> mkdir(Node* parent, const char* name, mode_t mode, const Caller& c);
+    Result<Entry> symlink(const char* target, Node* parent, const char* name, const Caller& c);
+    Result<Entry> link(Node* n, Node* parent, const char* name);
+    Result<std::pair<Entry, Fd>> create(Node* parent, const char* name, mode_t mode, int flags,
+                                        const Caller& c);
+    Status unlink(Node* parent, const char* name);
+    Status rmdir(Node* parent, const char* name);
+    Status rename(Node* p1, const char* n1, Node* p2, const char* n2, unsigned flags);
+
+    // An fd for I/O; write access copies the file up first.
+    Result<Fd> open_file(Node* n, int flags);
+    Result<DirListing> opendir(Node* n);
+    Status fsync(int fd, bool datasync);
+
+    Result<std::string> getxattr(Node* n, const char* name);
+    Result<std::vector<std::string>> listxattr(Node* n);
+    Status setxattr(Node* n, const char* name, std::string_view value, int flags);
+    Status removexattr(Node* n, const char* name);
+    Result<struct statvfs> statfs(Node* n);
+    Status access(Node* n, int mask, const Caller& c);
+
+    // Whether the workdir had a marker of a volatile mount that did not end cleanly.
+    bool was_dirty() const { return was_dirty_; }
+    void mark_clean();
+
+  private:
+    struct Child;
+    OverlayFs() = default;
+
+    Result<Child> resolve(Node* parent, const std::string& name);
+    Result<Entry> enter(Node* parent, const std::string& name, Child&& c);
+    struct stat present(Node* n, struct stat st);
+    Result<int> upper_dir_of(Node* dir);  // copies dir up when needed
+    Status copy_up(Node* n, bool with_data = true);
+    Status copy_up_tree(Node* dir);
+    Status copy_up_dir(Node* n);
+    Status copy_up_file(Node* n, bool with_data);
+    Status publish(Node* n, const std::string& tmp, Fd staged);
+    Status make_whiteout(int dirfd, const std::string& name);
+    Status set_opaque(int dirfd);
+    Status apply_owner(int fd, mode_t mode, const Caller& c, dev_t rdev = 0);
+    template <class Make>
+    Result<Entry> create_object(Node* parent, const char* name, mode_t mode, const Caller& c,
+                                Make&& make, Fd* io_fd, dev_t rdev);
+    Status prepare_rename_source(Node* p, const char* name);
+    std::string temp_name();
+    Result<bool> dir_is_empty(const Child& c);
+    void detach(const Child& c);
+
+    MountConfig cfg_;
+    Caps caps_;
+    std::vector<Fd> lowers_;   // lower roots, top first; layer k is lowers_[k-1]
+    std::vector<dev_t> devs_;  // devs_[layer]
+    Fd upper_owner_, work_owner_, workdir_fd_;
+    int upper_root_ = -1;
+    int work_ = -1;  // workdir/work: staging for atomic copy-up and creation
+    std::unique_ptr<InodeNumbers> inos_;
+    std::shared_ptr<Node> root_;
+    NodeTable table_;
+    std::shared_mutex ns_;  // exclusive for changes to the upper tree's names
+    std::atomic<uint64_t> tmp_counter_{0};
+    bool was_dirty_ = false;
+    uid_t self_uid_ = 0;
+    gid_t self_gid_ = 0;
+};
+
+}  // namespace layerfs

@@ -1,0 +1,223 @@
+// Name resolution, attributes and directory listings: the read side of the mount.
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
+
+#include <mutex>
+
+#include "fs/overlay/layer_probe.hpp"
+#include "fs/overlay/overlay_fs_internal.hpp"
+#include "fs/overlay/whiteout.hpp"
+#include "fs/sys/sys.hpp"
+
+namespace layerfs {
+
+namespace {
+
+// The layers a directory node reads from, top first.
+std::vector<std::pair<int, int>> layers_of(const Node* dir) {
+    std::vector<std::pair<int, int>> out;
+    int up = dir->upper.load(std::memory_order_acquire);
+    if (up >= 0) out.emplace_back(0, up);
+    for (auto& l : dir->lower_dirs)
+        out.emplace_back(l.layer, l.fd.get());
+    return out;
+}
+
+}  // namespace
+
+Result<OverlayFs::Child> OverlayFs::resolve(Node* parent, const std::string& name) {
+    if (name.size() > NAME_MAX) return err(ENAMETOOLONG, "lookup");
+    Child c;
+    if (whiteout::is_reserved_name(name)) return c;  // overlay metadata is never visible
+    auto layers = layers_of(parent);
+    std::vector<Found> found(layers.size());
+    Resolver r;
+    size_t i = 0;
+    while (i < layers.size()) {
+        bool last = i + 1 == layers.size();
+        found[i] = LFS_TRY(probe_name(layers[i].second, name, !last));
+        if (layers[i].first == 0 && found[i].probe == Probe::Whiteout) {
+            c.upper_whiteout = true;
+            c.upper_whiteout_dev = found[i].st.st_mode != 0;
+        }
+        bool more = r.feed(layers[i].first, found[i].probe);
+        ++i;
+        if (!more) break;
+    }
+    const Resolution& res = r.result();
+    if (!res.found()) return c;
+    auto pos = [&](int layer) {
+        size_t j = 0;
+        while (layers[j].first != layer)
+            ++j;
+        return j;
+    };
+    size_t ti = pos(res.top);
+    c.exists = true;
+    c.top = res.top;
+    c.st = found[ti].st;
+    for (int dl : res.dir_layers) {
+        if (dl == 0) continue;
+        size_t j = pos(dl);
+        if (c.lower_dirs.empty() && res.top == 0) c.origin = found[j].st;
+        c.lower_dirs.push_back({dl, std::move(found[j].fd)});
+    }
+    c.fd = std::move(found[ti].fd);
+    if (res.top != 0) {
+        c.lower_exists = true;
+    } else if (c.lower_dirs.empty()) {
+        // An upper non-directory or opaque directory: does a lower layer still
+        // hold the name? Then removing it needs a whiteout, and its inode number
+        // comes from there, so copy-up does not change it.
+        for (; i < layers.size(); ++i) {
+            auto f = LFS_TRY(probe_name(layers[i].second, name, false, false));
+            if (f.probe == Probe::Absent) continue;
+            if (f.probe == Probe::Whiteout) break;
+            c.lower_exists = true;
+            if ((f.st.st_mode & S_IFMT) == (c.st.st_mode & S_IFMT)) c.origin = f.st;
+            break;
+        }
+    } else {
+        c.lower_exists = true;
+    }
+    return c;
+}
+
+Result<Entry> OverlayFs::enter(Node* parent, const std::string& name, Child&& c) {
+    std::shared_ptr<Node> p = parent->shared_from_this();
+    bool created = false;
+    auto node = table_.acquire({c.st.st_dev, c.st.st_ino}, [&] {
+        created = true;
+        auto n = std::make_shared<Node>();
+        n->type = c.st.st_mode & S_IFMT;
+        const struct stat& id = c.origin ? *c.origin : c.st;
+        n->st_ino = inos_->map(id.st_dev, id.st_ino);
+        if (c.top == 0) {
+            n->set_upper(std::move(c.fd));
+        } else if (!S_ISDIR(c.st.st_mode)) {
+            n->lower = std::move(c.fd);
+        }
+        n->merged = c.lower_dirs.size() + (c.top == 0 ? 1 : 0) > 1;
+        n->lower_dirs = std::move(c.lower_dirs);
+        n->parent = std::move(p);
+        n->name = name;
+        return n;
+    });
+    struct stat st;
+    if (created) {
+        st = present(node.get(), c.st);
+    } else {
+        auto r = getattr(node.get());
+        if (!r) {
+            table_.forget(node.get(), 1);
+            return r.error();
+        }
+        st = *r;
+    }
+    return Entry{node.get(), st};
+}
+
+Result<Entry> OverlayFs::lookup(Node* parent, const char* name) {
+    std::shared_lock lk(ns_);
+    auto c = LFS_TRY(resolve(parent, name));
+    if (!c.exists) return err(ENOENT, "lookup");
+    return enter(parent, name, std::move(c));
+}
+
+void OverlayFs::forget(Node* n, uint64_t count) {
+    if (n != root_.get()) table_.forget(n, count);
+}
+
+struct stat OverlayFs::present(Node* n, struct stat st) {
+    st.st_ino = n->st_ino;
+    if (S_ISDIR(st.st_mode) && (cfg_.static_nlink || n->merged)) st.st_nlink = 1;
+    if (n->unlinked && !S_ISDIR(st.st_mode)) st.st_nlink = 0;
+    if (cfg_.xattr_permissions) {
+        if (auto v = sys::getxattr_fd(n->top_fd(), whiteout::kOverrideStat)) {
+            if (auto o = parse_override_stat(*v)) {
+                st.st_uid = o->uid;
+                st.st_gid = o->gid;
+                mode_t type = o->has_type ? (o->mode & S_IFMT) : (st.st_mode & S_IFMT);
+                st.st_mode = type | (o->mode & 07777);
+                if (o->has_type && (S_ISCHR(type) || S_ISBLK(type))) st.st_rdev = o->rdev;
+            }
+        }
+    }
+    st.st_uid = cfg_.uid_map.to_container(st.st_uid);
+    st.st_gid = cfg_.gid_map.to_container(st.st_gid);
+    if (cfg_.squash_to_root) st.st_uid = st.st_gid = 0;
+    if (cfg_.squash_uid) st.st_uid = *cfg_.squash_uid;
+    if (cfg_.squash_gid) st.st_gid = *cfg_.squash_gid;
+    return st;
+}
+
+Result<struct stat> OverlayFs::getattr(Node* n) {
+    int fd = n->top_fd();
+    if (fd < 0) return err(ESTALE, "getattr");
+    auto st = LFS_TRY(sys::stat_fd(fd));
+    return present(n, st);
+}
+
+Result<std::string> OverlayFs::readlink(Node* n) {
+    if (!S_ISLNK(n->type)) return err(EINVAL, "readlink");
+    return sys::readlink_at(n->top_fd(), "");
+}
+
+static Result<std::vector<MergedEntry>> list_layers(
+    const std::vector<std::pair<int, int>>& layers) {
+    std::vector<std::vector<RawEntry>> raw;
+    raw.reserve(layers.size());
+    for (auto& [layer, fd] : layers) {
+        auto entries = LFS_TRY(sys::read_dir(fd));
+        std::vector<RawEntry> out;
+        out.reserve(entries.size());
+        for (auto& e : entries) {
+            RawEntry r{std::move(e.name), e.type, e.ino, false};
+            if (r.type == DT_CHR || r.type == DT_UNKNOWN) {
+                struct stat st;
+                if (::fstatat(fd, r.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
+                    r.whiteout_dev = whiteout::is_whiteout_device(st.st_mode, st.st_rdev);
+                    r.type = IFTODT(st.st_mode);
+                }
+            }
+            out.push_back(std::move(r));
+        }
+        raw.push_back(std::move(out));
+    }
+    auto merged = merge_listings(std::move(raw));
+    for (auto& m : merged)
+        m.layer = layers[size_t(m.layer)].first;
+    return merged;
+}
+
+Result<DirListing> OverlayFs::opendir(Node* n) {
+    if (!n->is_dir()) return err(ENOTDIR, "opendir");
+    DirListing d;
+    std::vector<MergedEntry> entries;
+    {
+        std::shared_lock lk(ns_);
+        entries = LFS_TRY(list_layers(layers_of(n)));
+    }
+    auto [parent, name] = n->location();
+    uint64_t pino = parent ? parent->st_ino : n->st_ino;
+    d.entries.reserve(entries.size() + 2);
+    d.entries.push_back({".", DT_DIR, n->st_ino, 0});
+    d.entries.push_back({"..", DT_DIR, pino, 0});
+    for (auto& e : entries) {
+        e.ino = inos_->map(devs_[size_t(e.layer)], e.ino);
+        d.entries.push_back(std::move(e));
+    }
+    return d;
+}
+
+Result<bool> OverlayFs::dir_is_empty(const Child& c) {
+    std::vector<std::pair<int, int>> layers;
+    if (c.top == 0) layers.emplace_back(0, c.fd.get());
+    for (auto& l : c.lower_dirs)
+        layers.emplace_back(l.layer, l.fd.get());
+    auto entries = LFS_TRY(list_layers(layers));
+    return entries.empty();
+}
+
+}  // namespace layerfs

@@ -1,0 +1,320 @@
+// Changes to names: create, mkdir, mknod, symlink, link, unlink, rmdir, rename.
+// Each one copies up what it touches, then changes the upper layer under the
+// namespace lock, writing whiteouts where a lower name must disappear.
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/fs.h>
+
+#include <mutex>
+
+#include "fs/overlay/layer_probe.hpp"
+#include "fs/overlay/overlay_fs_internal.hpp"
+#include "fs/overlay/whiteout.hpp"
+#include "fs/sys/sys.hpp"
+
+#ifndef RENAME_WHITEOUT
+#define RENAME_WHITEOUT (1 << 2)
+#endif
+
+namespace layerfs {
+
+namespace {
+
+Status check_new_name(const char* name) {
+    std::string_view n(name);
+    if (n.size() > NAME_MAX) return err(ENAMETOOLONG, "create");
+    // The overlay owns ".wh." names; letting users create them would hide files.
+    if (whiteout::is_reserved_name(n)) return err(EINVAL, "create");
+    return {};
+}
+
+}  // namespace
+
+Status OverlayFs::make_whiteout(int dirfd, const std::string& name) {
+    if (caps_.kernel_whiteouts) {
+        // Built aside and renamed over whatever the upper has there: atomic.
+        std::string tmp = temp_name();
+        LFS_CHECK(sys::mknod_at(work_, tmp.c_str(), S_IFCHR | 0000, 0));
+        auto r = sys::rename_at(work_, tmp.c_str(), dirfd, name.c_str());
+        if (!r) (void)sys::unlink_at(work_, tmp.c_str(), 0);
+        return r;
+    }
+    auto wh = whiteout::whiteout_name(name);
+    if (wh.empty()) return err(ENAMETOOLONG, "whiteout");
+    auto r = sys::unlink_at(dirfd, name.c_str(), 0);
+    if (!r && r.err() != ENOENT) return r;
+    auto f = sys::open_at(dirfd, wh.c_str(), O_CREAT | O_WRONLY, 0600);
+    return f ? Status{} : Status{f.error()};
+}
+
+Status OverlayFs::set_opaque(int dirfd) {
+    if (caps_.kernel_whiteouts) return sys::setxattr_fd(dirfd, "trusted.overlay.opaque", "y");
+    if (sys::setxattr_fd(dirfd, "user.overlay.opaque", "y")) return {};
+    auto f =
+        sys::open_at(dirfd, std::string(whiteout::kOpaqueMarker).c_str(), O_CREAT | O_WRONLY, 0600);
+    return f ? Status{} : Status{f.error()};
+}
+
+Status OverlayFs::apply_owner(int fd, mode_t mode, const Caller& c, dev_t rdev) {
+    uid_t uid = cfg_.uid_map.to_host(c.uid).value_or(kOverflowId);
+    gid_t gid = cfg_.gid_map.to_host(c.gid).value_or(kOverflowId);
+    if (caps_.can_chown) {
+        if (uid != self_uid_ || gid != self_gid_) LFS_CHECK(sys::chown_fd(fd, uid, gid));
+    } else if (cfg_.xattr_permissions == 2) {
+        OverrideStat o{uid, gid, mode, rdev, S_ISCHR(mode) || S_ISBLK(mode)};
+        auto r = sys::setxattr_fd(fd, whiteout::kOverrideStat, format_override_stat(o));
+        if (!r && !S_ISLNK(mode)) return r;  // user.* xattrs cannot go on symlinks
+    }
+    return {};
+}
+
+// Creates name in parent through make(dirfd, name) -> fd of the new object,
+// replacing an upper whiteout if there is one, and enters the new node.
+template <class Make>
+Result<Entry> OverlayFs::create_object(Node* parent, const char* name, mode_t mode, const Caller& c,
+                                       Make&& make, Fd* io_fd, dev_t rdev) {
+    LFS_CHECK(check_new_name(name));
+    int pu = LFS_TRY(upper_dir_of(parent));
+    std::unique_lock lk(ns_);
+    auto t = LFS_TRY(resolve(parent, name));
+    if (t.exists) return err(EEXIST, "create");
+    const bool dir = S_ISDIR(mode);
+    // A directory made where a lower one was deleted must not show its old contents.
+    const bool opaque = dir && t.upper_whiteout;
+    Result<Fd> made = Error{};
+    std::string tmp;
+    if (t.upper_whiteout_dev) {
+        tmp = temp_name();
+        made = make(work_, tmp.c_str());
+    } else {
+        made = make(pu, name);
+    }
+    LFS_CHECK(made);
+    const char* where_dir_name = tmp.empty() ? name : tmp.c_str();
+    int where = tmp.empty() ? pu : work_;
+    auto undo = [&](Status s) {
+        if (!s) (void)remove_upper_tree_at(where, where_dir_name);
+        return s;
+    };
+    Fd meta = S_ISREG(mode) && io_fd
+                  ? LFS_TRY(sys::open_at(where, where_dir_name, O_PATH | O_NOFOLLOW))
+                  : std::move(*made);
+    if (S_ISREG(mode) && io_fd) *io_fd = std::move(*made);
+    LFS_CHECK(undo(apply_owner(meta.get(), mode, c, rdev)));
+    if (opaque) LFS_CHECK(undo(set_opaque(meta.get())));
+    if (!tmp.empty()) {
+        // Swap in over the 0/0 whiteout; a directory cannot replace it, so exchange.
+        LFS_CHECK(undo(sys::rename_at(work_, tmp.c_str(), pu, name, dir ? RENAME_EXCHANGE : 0)));
+        if (dir) (void)sys::unlink_at(work_, tmp.c_str(), 0);
+    } else if (t.upper_whiteout) {
+        (void)sys::unlink_at(pu, whiteout::whiteout_name(name).c_str(), 0);
+    }
+    Child nc;
+    nc.exists = true;
+    nc.top = 0;
+    nc.st = LFS_TRY(sys::stat_fd(meta.get()));
+    nc.fd = std::move(meta);
+    return enter(parent, name, std::move(nc));
+}
+
+Result<Entry> OverlayFs::mknod(Node* parent, const char* name, mode_t mode, dev_t rdev,
+                               const Caller& c) {
+    return create_object(
+        parent, name, mode, c,
+        [&](int dir, const char* n) -> Result<Fd> {
+            auto made = sys::mknod_at(dir, n, mode, rdev);
+            if (!made && made.err() == EPERM && cfg_.xattr_permissions == 2 &&
+                (S_ISCHR(mode) || S_ISBLK(mode))) {
+                // An empty file; apply_owner records the device in override_stat.
+                LFS_TRY(sys::open_at(dir, n, O_CREAT | O_EXCL | O_WRONLY, 0600));
+            } else {
+                LFS_CHECK(made);
+            }
+            return sys::open_at(dir, n, O_PATH | O_NOFOLLOW);
+        },
+        nullptr, rdev);
+}
+
+Result<Entry> OverlayFs::mkdir(Node* parent, const char* name, mode_t mode, const Caller& c) {
+    return create_object(
+        parent, name, S_IFDIR | (mode & 07777), c,
+        [&](int dir, const char* n) -> Result<Fd> {
+            LFS_CHECK(sys::mkdir_at(dir, n, mode & 07777));
+            return open_dir(dir, n);
+        },
+        nullptr, 0);
+}
+
+Result<Entry> OverlayFs::symlink(const char* target, Node* parent, const char* name,
+                                 const Caller& c) {
+    if (std::string_view(target).size() >= PATH_MAX) return err(ENAMETOOLONG, "symlink");
+    return create_object(
+        parent, name, S_IFLNK | 0777, c,
+        [&](int dir, const char* n) -> Result<Fd> {
+            LFS_CHECK(sys::symlink_at(target, dir, n));
+            return sys::open_at(dir, n, O_PATH | O_NOFOLLOW);
+        },
+        nullptr, 0);
+}
+
+Result<std::pair<Entry, Fd>> OverlayFs::create(Node* parent, const char* name, mode_t mode,
+                                               int flags, const Caller& c) {
+    Fd io;
+    int oflags = (flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC)) | O_CREAT | O_EXCL;
+    if ((oflags & O_ACCMODE) == O_RDONLY) oflags = (oflags & ~O_ACCMODE) | O_RDWR;
+    auto e = LFS_TRY(create_object(
+        parent, name, S_IFREG | (mode & 07777), c,
+        [&](int dir, const char* n) { return sys::open_at(dir, n, oflags, mode & 07777); }, &io,
+        0));
+    return std::pair<Entry, Fd>{e, std::move(io)};
+}
+
+Result<Entry> OverlayFs::link(Node* n, Node* parent, const char* name) {
+    if (n->is_dir()) return err(EPERM, "link");
+    LFS_CHECK(copy_up(n));
+    return create_object(
+        parent, name, n->type, Caller{self_uid_, self_gid_, 0, {}},
+        [&](int dir, const char* nm) -> Result<Fd> {
+            // Through /proc so it needs no CAP_DAC_READ_SEARCH (AT_EMPTY_PATH would).
+            if (::linkat(AT_FDCWD, sys::proc_path(n->upper.load()).c_str(), dir, nm,
+                         AT_SYMLINK_FOLLOW) < 0)
+                return errno_error("linkat");
+            return sys::open_at(dir, nm, O_PATH | O_NOFOLLOW);
+        },
+        nullptr, 0);
+}
+
+void OverlayFs::detach(const Child& c) {
+    auto node = table_.find({c.st.st_dev, c.st.st_ino});
+    if (!node) return;
+    if (node->is_dir() || c.st.st_nlink <= 1 || c.top != 0) {
+        node->unlinked = true;
+        table_.drop_keys(node.get());
+    }
+}
+
+Status OverlayFs::unlink(Node* parent, const char* name) {
+    if (std::string_view(name).size() > NAME_MAX) return err(ENAMETOOLONG, "unlink");
+    int pu = LFS_TRY(upper_dir_of(parent));
+    std::unique_lock lk(ns_);
+    auto c = LFS_TRY(resolve(parent, name));
+    if (!c.exists) return err(ENOENT, "unlink");
+    if (S_ISDIR(c.st.st_mode)) return err(EISDIR, "unlink");
+    if (c.lower_exists) {
+        LFS_CHECK(make_whiteout(pu, name));
+    } else {
+        LFS_CHECK(sys::unlink_at(pu, name, 0));
+    }
+    detach(c);
+    return {};
+}
+
+Status OverlayFs::rmdir(Node* parent, const char* name) {
+    if (std::string_view(name).size() > NAME_MAX) return err(ENAMETOOLONG, "rmdir");
+    int pu = LFS_TRY(upper_dir_of(parent));
+    std::unique_lock lk(ns_);
+    auto c = LFS_TRY(resolve(parent, name));
+    if (!c.exists) return err(ENOENT, "rmdir");
+    if (!S_ISDIR(c.st.st_mode)) return err(ENOTDIR, "rmdir");
+    if (!LFS_TRY(dir_is_empty(c))) return err(ENOTEMPTY, "rmdir");
+    if (c.top == 0) {
+        // The upper dir may still hold whiteouts: move it aside whole, then delete.
+        std::string tmp = temp_name();
+        if (c.lower_exists && caps_.kernel_whiteouts) {
+            LFS_CHECK(sys::mknod_at(work_, tmp.c_str(), S_IFCHR | 0000, 0));
+            LFS_CHECK(sys::rename_at(work_, tmp.c_str(), pu, name, RENAME_EXCHANGE));
+        } else {
+            LFS_CHECK(sys::rename_at(pu, name, work_, tmp.c_str()));
+            if (c.lower_exists) LFS_CHECK(make_whiteout(pu, name));
+        }
+        (void)remove_upper_tree_at(work_, tmp.c_str());
+    } else {
+        LFS_CHECK(make_whiteout(pu, name));
+    }
+    detach(c);
+    return {};
+}
+
+Status OverlayFs::prepare_rename_source(Node* p, const char* name) {
+    auto e = LFS_TRY(lookup(p, name));
+    Status r = e.node->is_dir() ? copy_up_tree(e.node) : copy_up(e.node);
+    forget(e.node, 1);
+    return r;
+}
+
+Status OverlayFs::rename(Node* p1, const char* n1, Node* p2, const char* n2, unsigned flags) {
+    if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE)) return err(EINVAL, "rename");
+    if (std::string_view(n1).size() > NAME_MAX) return err(ENAMETOOLONG, "rename");
+    LFS_CHECK(check_new_name(n2));
+    const bool exchange = flags & RENAME_EXCHANGE;
+    int pu1 = LFS_TRY(upper_dir_of(p1));
+    int pu2 = LFS_TRY(upper_dir_of(p2));
+    // A lower directory moves as a full copy (no redirect xattrs): renaming one
+    // always works, and the result is plain overlay format any tool can read.
+    LFS_CHECK(prepare_rename_source(p1, n1));
+    if (exchange) LFS_CHECK(prepare_rename_source(p2, n2));
+
+    std::unique_lock lk(ns_);
+    auto s = LFS_TRY(resolve(p1, n1));
+    auto t = LFS_TRY(resolve(p2, n2));
+    if (!s.exists) return err(ENOENT, "rename");
+    if (s.top != 0 || (exchange && t.exists && t.top != 0)) return err(EAGAIN, "rename");
+    const bool sdir = S_ISDIR(s.st.st_mode);
+    auto s_node = table_.find({s.st.st_dev, s.st.st_ino});
+
+    if (exchange) {
+        if (!t.exists) return err(ENOENT, "rename");
+        const bool tdir = S_ISDIR(t.st.st_mode);
+        LFS_CHECK(sys::rename_at(pu1, n1, pu2, n2, RENAME_EXCHANGE));
+        // Each moved directory is complete in the upper layer now; hide whatever
+        // the lower layers have at its new place.
+        if (sdir && (t.lower_exists || t.upper_whiteout)) LFS_CHECK(set_opaque(s.fd.get()));
+        if (tdir && (s.lower_exists || s.upper_whiteout)) LFS_CHECK(set_opaque(t.fd.get()));
+        auto t_node = table_.find({t.st.st_dev, t.st.st_ino});
+        if (s_node) {
+            s_node->lower_dirs.clear();
+            s_node->move_to(p2->shared_from_this(), n2);
+        }
+        if (t_node) {
+            t_node->lower_dirs.clear();
+            t_node->move_to(p1->shared_from_this(), n1);
+        }
+        return {};
+    }
+
+    if (t.exists) {
+        if (flags & RENAME_NOREPLACE) return err(EEXIST, "rename");
+        const bool tdir = S_ISDIR(t.st.st_mode);
+        if (sdir && !tdir) return err(ENOTDIR, "rename");
+        if (!sdir && tdir) return err(EISDIR, "rename");
+        if (s.st.st_dev == t.st.st_dev && s.st.st_ino == t.st.st_ino) return {};
+        if (tdir) {
+            if (!LFS_TRY(dir_is_empty(t))) return err(ENOTEMPTY, "rename");
+            if (t.top == 0) {
+                // Only whiteouts remain in it; clear them so the rename may replace it.
+                auto entries = LFS_TRY(sys::read_dir(t.fd.get()));
+                for (auto& e : entries)
+                    LFS_CHECK(remove_upper_tree_at(t.fd.get(), e.name.c_str()));
+            }
+        }
+    }
+    if (sdir && t.upper_whiteout_dev) LFS_CHECK(sys::unlink_at(pu2, n2, 0));
+
+    if (s.lower_exists && caps_.kernel_whiteouts) {
+        LFS_CHECK(sys::rename_at(pu1, n1, pu2, n2, RENAME_WHITEOUT));
+    } else {
+        LFS_CHECK(sys::rename_at(pu1, n1, pu2, n2));
+        if (s.lower_exists) LFS_CHECK(make_whiteout(pu1, n1));
+    }
+    if (t.upper_whiteout && !t.upper_whiteout_dev)
+        (void)sys::unlink_at(pu2, whiteout::whiteout_name(n2).c_str(), 0);
+    if (sdir && (t.lower_exists || t.upper_whiteout)) LFS_CHECK(set_opaque(s.fd.get()));
+    if (t.exists) detach(t);
+    if (s_node) {
+        if (sdir) s_node->lower_dirs.clear();
+        s_node->move_to(p2->shared_from_this(), n2);
+    }
+    return {};
+}
+
+}  // namespace layerfs
