@@ -1,5 +1,6 @@
 #include "fs/daemon/session.hpp"
 
+#include <signal.h>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -90,7 +91,8 @@ int run_mount(const MountConfig& cfg) {
     fuse_session_unmount(se.get());
     fuse_remove_signal_handlers(se.get());
     fs->mark_clean();
-    return rc == 0 ? 0 : 1;
+    // libfuse reports the signal that ended the loop; SIGTERM/SIGINT/SIGHUP are a clean stop.
+    return rc == 0 || rc == SIGTERM || rc == SIGINT || rc == SIGHUP ? 0 : 1;
 }
 
 }  // namespace layerfs

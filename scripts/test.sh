@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Runs every test: the normal build, then the ASan+UBSan build. Needs root (kernel
+# overlayfs is the reference) and scripts/setup.sh to have run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+jobs=$(nproc)
+
+# The rootless tests run as this user through fusermount3, as on a stock Debian
+# machine where /dev/fuse is 0666.
+id layerfs-test >/dev/null 2>&1 || useradd --create-home --shell /bin/bash layerfs-test
+chmod 0666 /dev/fuse
+modprobe overlay 2>/dev/null || true
+
+status=0
+echo "== tests (release build)"
+ctest --test-dir build --output-on-failure -j "$jobs" || status=1
+
+echo "== tests (ASan+UBSan build)"
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DLAYERFS_SANITIZE=ON >/dev/null
+cmake --build build-asan -j "$jobs"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+  ctest --test-dir build-asan --output-on-failure -j "$jobs" || status=1
+exit $status

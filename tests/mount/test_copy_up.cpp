@@ -1,0 +1,195 @@
+// Copy-up: the first change to a lower file moves it up whole, metadata included.
+#include <sys/file.h>
+#include <sys/xattr.h>
+
+#include <set>
+
+#include "tests/mount/mount_helpers.hpp"
+
+using namespace layerfs::test;
+
+namespace {
+
+void set_times(const std::string& path, time_t sec) {
+    struct timespec t[2] = {{sec, 0}, {sec, 0}};
+    REQUIRE(::utimensat(AT_FDCWD, path.c_str(), t, AT_SYMLINK_NOFOLLOW) == 0);
+}
+
+}  // namespace
+
+TEST_CASE("copy-up keeps data, mode, owner, times and xattrs, and copies parents first") {
+    Stack s(1);
+    const std::string low = s.lower(0);
+    write_file(low + "/etc/app/conf", "key=value\n", 0640);
+    REQUIRE(::lchown((low + "/etc/app/conf").c_str(), 1234, 5678) == 0);
+    set_xattr(low + "/etc/app/conf", "user.note", "kept");
+    REQUIRE(::chmod((low + "/etc/app").c_str(), 0750) == 0);
+    REQUIRE(::lchown((low + "/etc/app").c_str(), 42, 43) == 0);
+    set_xattr(low + "/etc/app", "user.dir", "d");
+    set_times(low + "/etc/app/conf", 1000000);
+    set_times(low + "/etc/app", 2000000);
+    set_times(low + "/etc", 3000000);
+
+    Mount m(Backend::Layerfs, s.lowers, s.upper, s.work, s.mnt);
+    REQUIRE_MOUNTED(m);
+    // chmod changes no data and no mtime: everything else must arrive intact.
+    REQUIRE(::chmod((m / "etc/app/conf").c_str(), 0600) == 0);
+
+    struct stat up = lstat_of(s.upper + "/etc/app/conf");
+    CHECK((up.st_mode & 07777) == 0600);
+    CHECK(up.st_uid == 1234);
+    CHECK(up.st_gid == 5678);
+    CHECK(up.st_mtime == 1000000);
+    CHECK(read_file(s.upper + "/etc/app/conf") == "key=value\n");
+    char v[16];
+    ssize_t n = ::lgetxattr((s.upper + "/etc/app/conf").c_str(), "user.note", v, sizeof v);
+    CHECK(std::string(v, size_t(std::max<ssize_t>(n, 0))) == "kept");
+
+    struct stat dir = lstat_of(s.upper + "/etc/app");
+    CHECK((dir.st_mode & 07777) == 0750);
+    CHECK(dir.st_uid == 42);
+    CHECK(dir.st_gid == 43);
+    CHECK(dir.st_mtime == 2000000);  // copying the child up did not touch it
+    CHECK(lstat_of(s.upper + "/etc").st_mtime == 3000000);
+    n = ::lgetxattr((s.upper + "/etc/app").c_str(), "user.dir", v, sizeof v);
+    CHECK(n == 1);
+
+    // The lower layer is never written.
+    CHECK((lstat_of(low + "/etc/app/conf").st_mode & 07777) == 0640);
+    // And the mount shows the change.
+    CHECK((lstat_of(m / "etc/app/conf").st_mode & 07777) == 0600);
+}
+
+TEST_CASE("copy-up on append, truncate, utimes, xattr set and link; the lower stays intact") {
+    Stack s(1);
+    for (auto n : {"append", "trunc", "times", "xattr", "link"})
+        write_file(s.lower(0) + "/" + n, "lower");
+    Mount m(Backend::Layerfs, s.lowers, s.upper, s.work, s.mnt);
+    REQUIRE_MOUNTED(m);
+    append(m / "append", "+more");
+    CHECK(read_file(m / "append") == "lower+more");
+    REQUIRE(::truncate((m / "trunc").c_str(), 2) == 0);
+    CHECK(read_file(m / "trunc") == "lo");
+    set_times(m / "times", 12345);
+    CHECK(lstat_of(m / "times").st_mtime == 12345);
+    REQUIRE(::setxattr((m / "xattr").c_str(), "user.k", "v", 1, 0) == 0);
+    REQUIRE(::link((m / "link").c_str(), (m / "link2").c_str()) == 0);
+    CHECK(lstat_of(m / "link").st_nlink == 2);
+    CHECK(lstat_of(m / "link").st_ino == lstat_of(m / "link2").st_ino);
+    for (auto n : {"append", "trunc", "times", "xattr", "link"}) {
+        CHECK(exists(s.upper + "/" + n));
+        CHECK(read_file(s.lower(0) + "/" + n) == "lower");
+    }
+    // Reading copies nothing up.
+    write_file(s.lower(0) + "/readonly", "r");
+    m.unmount();
+    Mount m2(Backend::Layerfs, s.lowers, s.upper, s.work, s.mnt);
+    REQUIRE_MOUNTED(m2);
+    CHECK(read_file(m2 / "readonly") == "r");
+    CHECK(open_errno(m2 / "readonly", O_RDONLY) == 0);
+    CHECK_FALSE(exists(s.upper + "/readonly"));
+}
+
+TEST_CASE("holes stay holes and O_TRUNC copies no data") {
+    Stack s(1);
+    const std::string sparse = s.lower(0) + "/sparse";
+    int fd = ::open(sparse.c_str(), O_CREAT | O_WRONLY, 0644);
+    REQUIRE(fd >= 0);
+    REQUIRE(::pwrite(fd, "end", 3, 64 << 20) == 3);
+    ::close(fd);
+    write_file(s.lower(0) + "/big", std::string(1 << 20, 'x'));
+    Mount m(Backend::Layerfs, s.lowers, s.upper, s.work, s.mnt);
+    REQUIRE_MOUNTED(m);
+
+    REQUIRE(::chmod((m / "sparse").c_str(), 0600) == 0);
+    struct stat up = lstat_of(s.upper + "/sparse");
+    CHECK(up.st_size == (64 << 20) + 3);
+    CHECK(up.st_blocks * 512 < (1 << 20));  // not 64 MiB of zeros
+
+    fd = ::open((m / "big").c_str(), O_WRONLY | O_TRUNC);
+    REQUIRE(fd >= 0);
+    REQUIRE(::write(fd, "new", 3) == 3);
+    ::close(fd);
+    CHECK(read_file(m / "big") == "new");
+    CHECK(read_file(s.lower(0) + "/big").size() == (1 << 20));
+}
+
+TEST_CASE("an open lower file that is unlinked still reads, and shows st_nlink 0") {
+    Stack s(1);
+    write_file(s.lower(0) + "/f", "data");
+    Mount m(Backend::Layerfs, s.lowers, s.upper, s.work, s.mnt);
+    REQUIRE_MOUNTED(m);
+    int fd = ::open((m / "f").c_str(), O_RDWR);
+    REQUIRE(fd >= 0);
+    REQUIRE(::unlink((m / "f").c_str()) == 0);
+    struct stat st;
+    REQUIRE(::fstat(fd, &st) == 0);
+    CHECK(st.st_nlink == 0);
+    char buf[8] = {};
+    CHECK(::pread(fd, buf, sizeof buf, 0) == 4);
+    CHECK(std::string(buf) == "data");
+    ::close(fd);
+
+    write_file(m / "up", "u");
+    fd = ::open((m / "up").c_str(), O_RDONLY);
+    REQUIRE(::unlink((m / "up").c_str()) == 0);
+    REQUIRE(::fstat(fd, &st) == 0);
+    CHECK(st.st_nlink == 0);
+    ::close(fd);
+}
+
+TEST_CASE("st_ino is unique across layers and survives copy-up") {
+    Stack s(2);
+    for (int i = 0; i < 50; ++i) {
+        write_file(s.lower(0) + "/top" + std::to_string(i), "t");
+        write_file(s.lower(1) + "/bottom" + std::to_string(i), "b");
+    }
+    Mount m(Backend::Layerfs, s.lowers, s.upper, s.work, s.mnt);
+    REQUIRE_MOUNTED(m);
+    std::set<ino_t> inos;
+    for (int i = 0; i < 50; ++i) {
+        inos.insert(lstat_of(m / ("top" + std::to_string(i))).st_ino);
+        inos.insert(lstat_of(m / ("bottom" + std::to_string(i))).st_ino);
+    }
+    CHECK(inos.size() == 100);
+    ino_t before = lstat_of(m / "bottom7").st_ino;
+    append(m / "bottom7", "x");
+    CHECK(lstat_of(m / "bottom7").st_ino == before);
+    m.unmount();
+    Mount again(Backend::Layerfs, s.lowers, s.upper, s.work, s.mnt);
+    REQUIRE_MOUNTED(again);
+    CHECK(lstat_of(again / "bottom7").st_ino == before);
+}
+
+TEST_CASE("hard links in a lower layer: nlink right at once, linked after copy-up") {
+    Stack s(1);
+    write_file(s.lower(0) + "/a", "shared");
+    REQUIRE(::link((s.lower(0) + "/a").c_str(), (s.lower(0) + "/b").c_str()) == 0);
+    Mount m(Backend::Layerfs, s.lowers, s.upper, s.work, s.mnt);
+    REQUIRE_MOUNTED(m);
+    CHECK(lstat_of(m / "a").st_nlink == 2);
+    CHECK(lstat_of(m / "a").st_ino == lstat_of(m / "b").st_ino);
+    append(m / "a", "+");
+    CHECK(read_file(m / "b") == "shared+");
+}
+
+TEST_CASE("flock and POSIX locks work on copied-up and lower files") {
+    Stack s(1);
+    write_file(s.lower(0) + "/lock", "l");
+    Mount m(Backend::Layerfs, s.lowers, s.upper, s.work, s.mnt);
+    REQUIRE_MOUNTED(m);
+    int a = ::open((m / "lock").c_str(), O_RDWR);
+    int b = ::open((m / "lock").c_str(), O_RDWR);
+    REQUIRE(a >= 0);
+    REQUIRE(b >= 0);
+    CHECK(::flock(a, LOCK_EX | LOCK_NB) == 0);
+    CHECK(err_of(::flock(b, LOCK_EX | LOCK_NB)) == EWOULDBLOCK);
+    CHECK(::flock(a, LOCK_UN) == 0);
+    struct flock fl {};
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    fl.l_len = 1;
+    CHECK(::fcntl(a, F_SETLK, &fl) == 0);
+    ::close(a);
+    ::close(b);
+}

@@ -1,0 +1,26 @@
+#pragma once
+// Snapshots of directory trees, for comparing layerfs with a reference mount.
+#include <map>
+#include <string>
+
+namespace layerfs::test {
+
+struct TreeOptions {
+    bool nlink = true;  // compare st_nlink of non-directories
+    bool owner = true;
+    bool dir_sizes = false;  // directory sizes differ between file systems
+};
+
+// path relative to the root -> one line describing type, mode, owner, size,
+// content (for regular files), link target and nlink.
+std::map<std::string, std::string> snapshot(const std::string& root, TreeOptions o = {});
+
+// The logical content of an upper dir: whiteouts of either dialect become
+// "whiteout" entries, opaque markers of any dialect an "opaque" flag on the dir.
+std::map<std::string, std::string> logical_upper(const std::string& upper);
+
+// Human-readable difference of two snapshots, empty when equal.
+std::string tree_diff(const std::map<std::string, std::string>& expected,
+                      const std::map<std::string, std::string>& actual);
+
+}  // namespace layerfs::test
