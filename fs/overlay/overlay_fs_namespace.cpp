@@ -63,7 +63,9 @@ Status OverlayFs::apply_owner(int fd, mode_t mode, const Caller& c, dev_t rdev) 
     } else if (cfg_.xattr_permissions == 2) {
         OverrideStat o{uid, gid, mode, rdev, S_ISCHR(mode) || S_ISBLK(mode)};
         auto r = sys::setxattr_fd(fd, whiteout::kOverrideStat, format_override_stat(o));
-        if (!r && !S_ISLNK(mode)) return r;  // user.* xattrs cannot go on symlinks
+        // user.* xattrs exist only on files and directories: a symlink, fifo or
+        // socket keeps the daemon's owner.
+        if (!r && (S_ISREG(mode) || S_ISDIR(mode))) return r;
     }
     return {};
 }

@@ -50,19 +50,21 @@ TEST_CASE("bad options: a clear error naming the option, exit 2, nothing mounted
         {"redirect_dir=sideways", "redirect_dir"},
     };
     for (auto& c : cases) {
-        auto r = run({LAYERFS_BIN, "mount", "-o", opts(s, c.extra), s.mnt});
+        auto r = run({layerfs_bin(), "mount", "-o", opts(s, c.extra), s.mnt});
         INFO(c.extra << ": " << r.output);
         CHECK(r.status == 2);
         CHECK(r.output.find(c.message) != std::string::npos);
         CHECK_FALSE(is_mounted(s.mnt));
     }
-    auto r = run({LAYERFS_BIN, "mount", "-o", "upperdir=" + s.upper + ",workdir=" + s.work, s.mnt});
+    auto r =
+        run({layerfs_bin(), "mount", "-o", "upperdir=" + s.upper + ",workdir=" + s.work, s.mnt});
     CHECK(r.status == 2);
     CHECK(r.output.find("lowerdir") != std::string::npos);
-    r = run({LAYERFS_BIN, "mount", "-o", "lowerdir=" + s.lower(0) + ",upperdir=" + s.upper, s.mnt});
+    r = run(
+        {layerfs_bin(), "mount", "-o", "lowerdir=" + s.lower(0) + ",upperdir=" + s.upper, s.mnt});
     CHECK(r.status == 2);
     CHECK(r.output.find("workdir") != std::string::npos);
-    r = run({LAYERFS_BIN, "mount", "-o", opts(s)});
+    r = run({layerfs_bin(), "mount", "-o", opts(s)});
     CHECK(r.status == 2);
     CHECK(r.output.find("mount point") != std::string::npos);
 }
@@ -70,21 +72,21 @@ TEST_CASE("bad options: a clear error naming the option, exit 2, nothing mounted
 TEST_CASE("bad layer paths: an error naming the path, nothing mounted") {
     Stack s(1);
     Unmount guard{s.mnt};
-    auto r = run({LAYERFS_BIN, "mount", "-o", "lowerdir=" + s.tmp / "missing", s.mnt});
+    auto r = run({layerfs_bin(), "mount", "-o", "lowerdir=" + s.tmp / "missing", s.mnt});
     CHECK(r.status == 1);
     CHECK(r.output.find("missing") != std::string::npos);
     CHECK(r.output.find("No such file") != std::string::npos);
 
     const std::string nested = s.lower(0) + "/upper";
     make_dir(nested);
-    r = run({LAYERFS_BIN, "mount", "-o",
+    r = run({layerfs_bin(), "mount", "-o",
              "lowerdir=" + s.lower(0) + ",upperdir=" + nested + ",workdir=" + s.work, s.mnt});
     CHECK(r.status == 1);
     CHECK(r.output.find("must not contain") != std::string::npos);
 
     TempDir other;
     REQUIRE(run({"mount", "-t", "tmpfs", "tmpfs", other.path()}).status == 0);
-    r = run({LAYERFS_BIN, "mount", "-o",
+    r = run({layerfs_bin(), "mount", "-o",
              "lowerdir=" + s.lower(0) + ",upperdir=" + s.upper + ",workdir=" + other.path(),
              s.mnt});
     run({"umount", other.path()});
@@ -98,7 +100,7 @@ TEST_CASE(
     Stack s(1);
     const std::string odd = s.tmp / "a:b,c";
     write_file(odd + "/f", "odd");
-    const std::string helper = std::string(LAYERFS_BIN) + "-mount";
+    const std::string helper = layerfs_bin() + "-mount";
     auto r =
         run({helper, "overlay", s.mnt, "-o", "rw,dev,suid", "-o",
              "lowerdir=" + s.tmp / "a\\:b\\,c" + ",,upperdir=" + s.upper, "-o",
@@ -116,7 +118,8 @@ TEST_CASE("SIGTERM unmounts cleanly; -f stays in the foreground") {
     Unmount guard{s.mnt};
     pid_t pid = ::fork();
     if (pid == 0) {
-        ::execl(LAYERFS_BIN, LAYERFS_BIN, "mount", "-f", "-o", opts(s).c_str(), s.mnt.c_str(),
+        std::string bin = layerfs_bin();
+        ::execl(bin.c_str(), bin.c_str(), "mount", "-f", "-o", opts(s).c_str(), s.mnt.c_str(),
                 nullptr);
         ::_exit(127);
     }
@@ -154,7 +157,7 @@ TEST_CASE("volatile leaves a marker; a later mount after a crash warns") {
     CHECK(gone);
     // A crashed one leaves it, and the next mount says so.
     write_file(s.work + "/layerfs-volatile", "");
-    auto r = run({LAYERFS_BIN, "mount", "-o", opts(s, "fsync=0"), s.mnt});
+    auto r = run({layerfs_bin(), "mount", "-o", opts(s, "fsync=0"), s.mnt});
     CHECK(r.status == 0);
     CHECK(r.output.find("did not end cleanly") != std::string::npos);
     run({"umount", s.mnt});

@@ -55,6 +55,11 @@ RunResult run(const std::vector<std::string>& argv) {
     return r;
 }
 
+std::string layerfs_bin() {
+    const char* env = std::getenv("LAYERFS_BIN");
+    return env && *env ? env : LAYERFS_BIN;
+}
+
 TempDir::TempDir() {
     const char* base = std::getenv("LAYERFS_TEST_TMP");
     std::string tmpl = std::string(base ? base : "/tmp") + "/layerfs-test.XXXXXX";
@@ -166,7 +171,7 @@ Mount::Mount(Backend b, std::vector<std::string> lowers, std::string upper, std:
     if (!extra_opts.empty()) opts += "," + extra_opts;
     switch (b) {
         case Backend::Layerfs:
-            result_ = run({LAYERFS_BIN, "mount", "-o", opts, mnt_});
+            result_ = run({layerfs_bin(), "mount", "-o", opts, mnt_});
             break;
         case Backend::Kernel:
             result_ = run({"mount", "-t", "overlay", "overlay", "-o", opts, mnt_});

@@ -14,6 +14,9 @@ struct RunResult {
 };
 RunResult run(const std::vector<std::string>& argv);
 
+// The layerfs binary under test: $LAYERFS_BIN, else the one this build made.
+std::string layerfs_bin();
+
 class TempDir {
   public:
     TempDir();

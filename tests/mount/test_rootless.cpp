@@ -1,0 +1,113 @@
+// Run as an ordinary user (tests/run_rootless.sh): mounting through fusermount3,
+// `.wh.` whiteouts and user.* opaque xattrs, ownership kept in override_stat.
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+
+#include "tests/mount/mount_helpers.hpp"
+
+using namespace layerfs::test;
+
+namespace {
+
+std::string override_stat(const std::string& path) {
+    char buf[128];
+    ssize_t n = ::lgetxattr(path.c_str(), "user.containers.override_stat", buf, sizeof buf);
+    return n < 0 ? std::string() : std::string(buf, size_t(n));
+}
+
+}  // namespace
+
+TEST_CASE("an unprivileged user mounts, writes and deletes", "[rootless]") {
+    REQUIRE(::geteuid() != 0);
+    Stack s(2);
+    write_file(s.lower(1) + "/etc/passwd", "root\n");
+    write_file(s.lower(1) + "/dir/a", "a");
+    write_file(s.lower(0) + "/dir/b", "b");
+    whiteout_file(s.lower(0) + "/etc/gone");
+    Mount m(Backend::Layerfs, s.lowers, s.upper, s.work, s.mnt);
+    REQUIRE_MOUNTED(m);
+
+    append(m / "etc/passwd", "user\n");
+    CHECK(read_file(m / "etc/passwd") == "root\nuser\n");
+    CHECK(read_file(s.lower(1) + "/etc/passwd") == "root\n");
+    REQUIRE(::unlink((m / "dir/a").c_str()) == 0);
+    CHECK_FALSE(exists(m / "dir/a"));
+    // No mknod without privilege: the whiteout is an OCI ".wh." file.
+    CHECK(exists(s.upper + "/dir/.wh.a"));
+    CHECK_FALSE(exists(m / "dir/.wh.a"));
+    REQUIRE(::unlink((m / "dir/b").c_str()) == 0);
+    REQUIRE(::rmdir((m / "dir").c_str()) == 0);
+    REQUIRE(::mkdir((m / "dir").c_str(), 0755) == 0);
+    CHECK(logical_upper(s.upper)["/dir"].find("opaque") != std::string::npos);
+    CHECK(read_file(m / "etc/passwd") == "root\nuser\n");
+    REQUIRE(::rename((m / "etc").c_str(), (m / "etc2").c_str()) == 0);
+    CHECK(read_file(m / "etc2/passwd") == "root\nuser\n");
+    CHECK(logical_upper(s.upper)["/etc"] == "whiteout");
+    m.unmount();
+
+    // The same upper mounted again gives the same view.
+    Mount again(Backend::Layerfs, s.lowers, s.upper, s.work, s.mnt);
+    REQUIRE_MOUNTED(again);
+    CHECK_FALSE(exists(again / "etc"));
+    CHECK(read_file(again / "etc2/passwd") == "root\nuser\n");
+    CHECK_FALSE(exists(again / "dir/a"));
+}
+
+TEST_CASE("xattr_permissions=2 shows and records owner, mode and device type", "[rootless]") {
+    REQUIRE(::geteuid() != 0);
+    Stack s(1);
+    write_file(s.lower(0) + "/bin/su", "su", 0644);
+    set_xattr(s.lower(0) + "/bin/su", "user.containers.override_stat", "0:0:04755");
+    write_file(s.lower(0) + "/dev/null", "");
+    set_xattr(s.lower(0) + "/dev/null", "user.containers.override_stat", "0:0:0666:char-1-3");
+    Mount m(Backend::Layerfs, s.lowers, s.upper, s.work, s.mnt, "xattr_permissions=2");
+    REQUIRE_MOUNTED(m);
+
+    struct stat su = lstat_of(m / "bin/su");
+    CHECK(su.st_uid == 0);
+    CHECK(su.st_gid == 0);
+    CHECK((su.st_mode & 07777) == 04755);
+    struct stat null = lstat_of(m / "dev/null");
+    CHECK(S_ISCHR(null.st_mode));
+    CHECK(null.st_rdev == makedev(1, 3));
+    char buf[64];
+    CHECK(::getxattr((m / "bin/su").c_str(), "user.containers.override_stat", buf, sizeof buf) < 0);
+
+    write_file(m / "owned", "o");
+    REQUIRE(::chown((m / "owned").c_str(), 123, 456) == 0);
+    REQUIRE(::chmod((m / "owned").c_str(), 0700) == 0);
+    CHECK(lstat_of(m / "owned").st_uid == 123);
+    CHECK(lstat_of(m / "owned").st_gid == 456);
+    CHECK((lstat_of(m / "owned").st_mode & 07777) == 0700);
+    CHECK(override_stat(s.upper + "/owned") == "123:456:0700");
+    CHECK(lstat_of(s.upper + "/owned").st_uid == ::geteuid());
+
+    // The kernel refuses device mknod to unprivileged callers before asking us;
+    // a new directory's owner is recorded like a file's.
+    REQUIRE(::mkdir((m / "newdir").c_str(), 0750) == 0);
+    CHECK(override_stat(s.upper + "/newdir") ==
+          std::to_string(::geteuid()) + ":" + std::to_string(::getegid()) + ":0750");
+    REQUIRE(::chown((m / "newdir").c_str(), 7, 7) == 0);
+    CHECK(lstat_of(m / "newdir").st_uid == 7);
+    // fifos cannot carry user.* xattrs: they are made, with the daemon's owner.
+    REQUIRE(::mkfifo((m / "fifo").c_str(), 0640) == 0);
+    CHECK(S_ISFIFO(lstat_of(m / "fifo").st_mode));
+
+    REQUIRE(::chmod((m / "bin/su").c_str(), 0755) == 0);
+    CHECK((lstat_of(m / "bin/su").st_mode & 07777) == 0755);
+    CHECK(lstat_of(m / "bin/su").st_uid == 0);
+}
+
+TEST_CASE("a read-only rootless mount of several layers", "[rootless]") {
+    REQUIRE(::geteuid() != 0);
+    Stack s(3);
+    write_file(s.lower(2) + "/f", "bottom");
+    write_file(s.lower(1) + "/f", "middle");
+    whiteout_file(s.lower(0) + "/f");
+    write_file(s.lower(0) + "/g", "top");
+    Mount m(Backend::Layerfs, s.lowers, "", "", s.mnt);
+    REQUIRE_MOUNTED(m);
+    CHECK_FALSE(exists(m / "f"));
+    CHECK(read_file(m / "g") == "top");
+    CHECK(open_errno(m / "g", O_WRONLY) == EROFS);
+}
