@@ -33,11 +33,16 @@ struct Node : std::enable_shared_from_this<Node> {
     std::vector<LayerFd> lower_dirs;  // directories: the lower dirs that merge, top first
     std::atomic<bool> unlinked{false};
     std::atomic<bool> merged{false};  // a directory shown from more than one layer
+    // Hard links of a lower file share one upper copy through the work dir's
+    // index, keyed by the lower file: lower_nlink > 1 marks such a file.
+    nlink_t lower_nlink = 0;
+    std::atomic<bool> indexed{false};  // the upper copy has an index link too
 
     // Where the node lives, for copy-up and whiteouts. Guarded by loc_mutex.
     std::mutex loc_mutex;
     std::shared_ptr<Node> parent;
     std::string name;
+    std::vector<std::pair<std::weak_ptr<Node>, std::string>> aliases;  // other names seen
 
     std::mutex copy_mutex;  // one copy-up at a time per node
     uint64_t nlookup = 0;   // guarded by the table's mutex
@@ -58,6 +63,13 @@ struct Node : std::enable_shared_from_this<Node> {
     std::pair<std::shared_ptr<Node>, std::string> location() {
         std::lock_guard g(loc_mutex);
         return {parent, name};
+    }
+    void add_alias(Node* p, const std::string& n) {
+        std::lock_guard g(loc_mutex);
+        if (parent.get() == p && name == n) return;
+        for (auto& [ap, an] : aliases)
+            if (ap.lock().get() == p && an == n) return;
+        aliases.emplace_back(p->weak_from_this(), n);
     }
     void move_to(std::shared_ptr<Node> p, std::string n) {
         std::lock_guard g(loc_mutex);

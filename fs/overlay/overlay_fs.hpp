@@ -113,6 +113,10 @@ class OverlayFs {
     Result<Entry> create_object(Node* parent, const char* name, mode_t mode, const Caller& c,
                                 Make&& make, Fd* io_fd, dev_t rdev);
     Status prepare_rename_source(Node* p, const char* name);
+    std::string index_key(const struct stat& lower) const;
+    void adopt_index(Node* n);
+    Status link_alias(Node* n, Node* parent, const std::string& name);
+    Status link_known_aliases(Node* n);
     std::string temp_name();
     Result<bool> dir_is_empty(const Child& c);
     void detach(const Child& c);
@@ -122,6 +126,7 @@ class OverlayFs {
     std::vector<Fd> lowers_;   // lower roots, top first; layer k is lowers_[k-1]
     std::vector<dev_t> devs_;  // devs_[layer]
     Fd upper_owner_, work_owner_, workdir_fd_;
+    Fd index_;  // workdir/layerfs-index: one link per copied-up lower hard link
     int upper_root_ = -1;
     int work_ = -1;  // workdir/work: staging for atomic copy-up and creation
     std::unique_ptr<InodeNumbers> inos_;

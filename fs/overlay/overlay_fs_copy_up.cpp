@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <mutex>
 
 #include "fs/overlay/copy_data.hpp"
@@ -103,6 +104,50 @@ Status OverlayFs::copy_up_dir(Node* n) {
     return r;
 }
 
+std::string OverlayFs::index_key(const struct stat& lower) const {
+    char buf[48];
+    std::snprintf(buf, sizeof buf, "%llx-%llx", (unsigned long long)lower.st_dev,
+                  (unsigned long long)lower.st_ino);
+    return buf;
+}
+
+void OverlayFs::adopt_index(Node* n) {
+    std::lock_guard g(n->copy_mutex);
+    if (n->has_upper() || !n->lower.valid()) return;
+    auto st = sys::stat_fd(n->lower.get());
+    if (!st) return;
+    auto fd = sys::open_at(index_.get(), index_key(*st).c_str(), O_PATH | O_NOFOLLOW);
+    if (!fd) return;
+    auto ust = sys::stat_fd(fd->get());
+    if (!ust) return;
+    n->indexed = true;
+    n->set_upper(std::move(*fd));
+    table_.add_key(n, {ust->st_dev, ust->st_ino});
+}
+
+Status OverlayFs::link_alias(Node* n, Node* parent, const std::string& name) {
+    int pu = LFS_TRY(upper_dir_of(parent));
+    std::unique_lock lk(ns_);
+    auto c = LFS_TRY(resolve(parent, name));
+    if (!c.exists || c.top == 0 || S_ISDIR(c.st.st_mode)) return {};  // gone or already up
+    if (::linkat(AT_FDCWD, sys::proc_path(n->upper.load()).c_str(), pu, name.c_str(),
+                 AT_SYMLINK_FOLLOW) < 0 &&
+        errno != EEXIST)
+        return errno_error("linkat");
+    return {};
+}
+
+Status OverlayFs::link_known_aliases(Node* n) {
+    std::vector<std::pair<std::weak_ptr<Node>, std::string>> aliases;
+    {
+        std::lock_guard g(n->loc_mutex);
+        aliases = n->aliases;
+    }
+    for (auto& [parent, name] : aliases)
+        if (auto p = parent.lock()) LFS_CHECK(link_alias(n, p.get(), name));
+    return {};
+}
+
 Status OverlayFs::copy_up_file(Node* n, bool with_data) {
     int src = n->lower.get();
     auto st = LFS_TRY(sys::stat_fd(src));
@@ -111,6 +156,16 @@ Status OverlayFs::copy_up_file(Node* n, bool with_data) {
         if (!s) (void)sys::unlink_at(work_, tmp.c_str(), 0);
         return s;
     };
+    // A lower file with several names: all of them must keep sharing one copy.
+    const bool hardlinked = st.st_nlink > 1 && index_.valid();
+    const std::string key = hardlinked ? index_key(st) : std::string();
+    if (hardlinked && ::linkat(index_.get(), key.c_str(), work_, tmp.c_str(), 0) == 0) {
+        auto staged = sys::open_at(work_, tmp.c_str(), O_PATH | O_NOFOLLOW);
+        if (!staged) return cleanup(staged.error());
+        n->indexed = true;
+        LFS_CHECK(cleanup(publish(n, tmp, std::move(*staged))));
+        return link_known_aliases(n);
+    }
     switch (st.st_mode & S_IFMT) {
         case S_IFREG: {
             auto out = LFS_TRY(sys::open_at(work_, tmp.c_str(), O_CREAT | O_EXCL | O_WRONLY, 0600));
@@ -145,7 +200,10 @@ Status OverlayFs::copy_up_file(Node* n, bool with_data) {
     auto staged = sys::open_at(work_, tmp.c_str(), O_PATH | O_NOFOLLOW);
     if (!staged) return cleanup(staged.error());
     if (auto r = copy_metadata(src, staged->get(), st, caps_.can_chown); !r) return cleanup(r);
-    return cleanup(publish(n, tmp, std::move(*staged)));
+    if (hardlinked && ::linkat(work_, tmp.c_str(), index_.get(), key.c_str(), 0) == 0)
+        n->indexed = true;
+    LFS_CHECK(cleanup(publish(n, tmp, std::move(*staged))));
+    return hardlinked ? link_known_aliases(n) : Status{};
 }
 
 Status OverlayFs::copy_up_tree(Node* dir) {

@@ -99,11 +99,20 @@ Result<Entry> OverlayFs::enter(Node* parent, const std::string& name, Child&& c)
             n->lower = std::move(c.fd);
         }
         n->merged = c.lower_dirs.size() + (c.top == 0 ? 1 : 0) > 1;
+        if (!S_ISDIR(c.st.st_mode)) {
+            n->lower_nlink = c.top != 0 ? c.st.st_nlink : c.origin ? c.origin->st_nlink : 0;
+            if (c.top == 0 && n->lower_nlink > 1 && index_.valid()) {
+                struct stat ist;
+                n->indexed = ::fstatat(index_.get(), index_key(*c.origin).c_str(), &ist,
+                                       AT_SYMLINK_NOFOLLOW) == 0;
+            }
+        }
         n->lower_dirs = std::move(c.lower_dirs);
         n->parent = std::move(p);
         n->name = name;
         return n;
     });
+    if (!created && !node->is_dir()) node->add_alias(parent, name);
     struct stat st;
     if (created) {
         st = present(node.get(), c.st);
@@ -119,10 +128,28 @@ Result<Entry> OverlayFs::enter(Node* parent, const std::string& name, Child&& c)
 }
 
 Result<Entry> OverlayFs::lookup(Node* parent, const char* name) {
-    std::shared_lock lk(ns_);
-    auto c = LFS_TRY(resolve(parent, name));
-    if (!c.exists) return err(ENOENT, "lookup");
-    return enter(parent, name, std::move(c));
+    bool lower_link = false;
+    auto e = [&]() -> Result<Entry> {
+        std::shared_lock lk(ns_);
+        auto c = LFS_TRY(resolve(parent, name));
+        if (!c.exists) return err(ENOENT, "lookup");
+        lower_link = c.top != 0 && !S_ISDIR(c.st.st_mode) && c.st.st_nlink > 1;
+        return enter(parent, name, std::move(c));
+    }();
+    if (!e || !lower_link || read_only() || !index_.valid()) return e;
+    // A hard link of a lower file whose other name was copied up: this name
+    // must show, and hold in the upper layer, the same copy.
+    Node* n = e->node;
+    adopt_index(n);
+    if (!n->has_upper()) return e;
+    auto linked = link_alias(n, parent, name);
+    auto st = linked ? getattr(n) : Result<struct stat>(linked.error());
+    if (!st) {
+        forget(n, 1);
+        return st.error();
+    }
+    e->attr = *st;
+    return e;
 }
 
 void OverlayFs::forget(Node* n, uint64_t count) {
@@ -133,6 +160,8 @@ struct stat OverlayFs::present(Node* n, struct stat st) {
     st.st_ino = n->st_ino;
     if (S_ISDIR(st.st_mode) && (cfg_.static_nlink || n->merged)) st.st_nlink = 1;
     if (n->unlinked && !S_ISDIR(st.st_mode)) st.st_nlink = 0;
+    // The index holds one link of an indexed upper copy: not a name users see.
+    if (n->indexed && n->has_upper() && st.st_nlink > 1) --st.st_nlink;
     if (cfg_.xattr_permissions) {
         if (auto v = sys::getxattr_fd(n->top_fd(), whiteout::kOverrideStat)) {
             if (auto o = parse_override_stat(*v)) {

@@ -17,6 +17,7 @@ namespace layerfs {
 namespace {
 
 constexpr const char* kWorkSubdir = "work";
+constexpr const char* kIndexSubdir = "layerfs-index";
 constexpr const char* kDirtyMarker = "layerfs-volatile";
 constexpr const char* kTempPrefix = "lfs-";
 
@@ -104,6 +105,9 @@ std::unique_ptr<OverlayFs> OverlayFs::open(const MountConfig& cfg, std::string& 
             for (auto& e : *entries)
                 if (e.name.rfind(kTempPrefix, 0) == 0)
                     (void)remove_tree(work->get(), e.name.c_str());
+        }
+        if (::mkdirat(wk->get(), kIndexSubdir, 0700) == 0 || errno == EEXIST) {
+            if (auto idx = open_dir(wk->get(), kIndexSubdir)) fs->index_ = std::move(*idx);
         }
         struct stat mst;
         fs->was_dirty_ = ::fstatat(wk->get(), kDirtyMarker, &mst, 0) == 0;

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <functional>
 #include <vector>
 
 #include "tests/support/fixture.hpp"
@@ -35,7 +36,11 @@ std::string describe(const std::string& path, const struct stat& st, const TreeO
     if (o.owner) s += " uid=" + std::to_string(st.st_uid) + " gid=" + std::to_string(st.st_gid);
     if (S_ISREG(st.st_mode)) {
         s += " size=" + std::to_string(st.st_size);
-        if (st.st_size <= 1 << 20) s += " data=" + read_file(path);
+        if (st.st_size <= 1 << 24) {
+            std::string data = read_file(path);
+            s += data.size() <= 64 ? " data=" + data
+                                   : " hash=" + std::to_string(std::hash<std::string>()(data));
+        }
         if (o.nlink) s += " nlink=" + std::to_string(st.st_nlink);
     } else if (S_ISLNK(st.st_mode)) {
         char target[PATH_MAX];
