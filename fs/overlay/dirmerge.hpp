@@ -22,8 +22,9 @@ struct MergedEntry {
 };
 
 // Listings are top layer first. Each visible name appears once, from the highest
-// layer that has it; whiteouts and opaque markers hide names below and are never
-// shown. The result is sorted by name, so offsets can be indexes.
+// layer that has it; whiteouts hide names below; neither they nor opaque markers
+// are shown. Opaque directories are the caller's business: it passes no layer
+// below one. The result is sorted by name, so offsets can be indexes.
 std::vector<MergedEntry> merge_listings(std::vector<std::vector<RawEntry>> layers);
 
 }  // namespace layerfs
