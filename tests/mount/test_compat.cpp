@@ -1,0 +1,139 @@
+// Compatibility: upper dirs shared with kernel overlayfs, mount(8) and mount.fuse3,
+// permissions for other users, and what a crashed daemon leaves in the work dir.
+#include <unistd.h>
+
+#include <cstdlib>
+
+#include "tests/mount/mount_helpers.hpp"
+
+using namespace layerfs::test;
+
+namespace {
+
+void base_layers(const Stack& s) {
+    write_file(s.lower(1) + "/etc/passwd", "root\n");
+    write_file(s.lower(1) + "/etc/group", "root\n");
+    write_file(s.lower(1) + "/usr/lib/a", "a");
+    write_file(s.lower(1) + "/usr/lib/b", "b");
+    write_file(s.lower(0) + "/usr/lib/c", "c");
+    write_file(s.lower(1) + "/srv/www/index.html", "<p>");
+}
+
+// Changes every kind of upper entry: copy-up, new file, whiteout, opaque dir.
+void change(const std::string& m) {
+    append(m + "/etc/passwd", "app\n");
+    write_file(m + "/etc/new", "n");
+    REQUIRE(::unlink((m + "/etc/group").c_str()) == 0);
+    REQUIRE(::unlink((m + "/usr/lib/a").c_str()) == 0);
+    REQUIRE(::unlink((m + "/srv/www/index.html").c_str()) == 0);
+    REQUIRE(::rmdir((m + "/srv/www").c_str()) == 0);
+    REQUIRE(::mkdir((m + "/srv/www").c_str(), 0755) == 0);
+    write_file(m + "/srv/www/other.html", "o");
+    REQUIRE(::symlink("passwd", (m + "/etc/pw").c_str()) == 0);
+}
+
+}  // namespace
+
+TEST_CASE("an upper dir written by layerfs mounts on kernel overlayfs with the same view") {
+    Stack s(2);
+    base_layers(s);
+    std::map<std::string, std::string> seen;
+    {
+        Mount m(Backend::Layerfs, s.lowers, s.upper, s.work, s.mnt);
+        REQUIRE_MOUNTED(m);
+        change(m.path());
+        seen = snapshot(m.path());
+    }
+    TempDir kwork;
+    Mount k(Backend::Kernel, s.lowers, s.upper, kwork.path(), s.mnt);
+    REQUIRE_MOUNTED(k);
+    CHECK(tree_diff(seen, snapshot(k.path())) == "");
+}
+
+TEST_CASE("an upper dir written by kernel overlayfs mounts on layerfs with the same view") {
+    Stack s(2);
+    base_layers(s);
+    std::map<std::string, std::string> seen;
+    {
+        Mount k(Backend::Kernel, s.lowers, s.upper, s.work, s.mnt);
+        REQUIRE_MOUNTED(k);
+        change(k.path());
+        seen = snapshot(k.path());
+    }
+    TempDir lwork;
+    Mount m(Backend::Layerfs, s.lowers, s.upper, lwork.path(), s.mnt);
+    REQUIRE_MOUNTED(m);
+    CHECK(tree_diff(seen, snapshot(m.path())) == "");
+}
+
+TEST_CASE("an upper dir written by fuse-overlayfs mounts on layerfs with the same view") {
+    Stack s(2);
+    base_layers(s);
+    std::map<std::string, std::string> seen;
+    {
+        Mount f(Backend::FuseOverlayfs, s.lowers, s.upper, s.work, s.mnt);
+        REQUIRE_MOUNTED(f);
+        change(f.path());
+        seen = snapshot(f.path());
+    }
+    TempDir lwork;
+    Mount m(Backend::Layerfs, s.lowers, s.upper, lwork.path(), s.mnt);
+    REQUIRE_MOUNTED(m);
+    CHECK(tree_diff(seen, snapshot(m.path())) == "");
+}
+
+TEST_CASE("mount.fuse3 and mount -t fuse.layerfs-mount start the daemon") {
+    Stack s(1);
+    write_file(s.lower(0) + "/f", "via helper");
+    const std::string opts =
+        "lowerdir=" + s.lower(0) + ",upperdir=" + s.upper + ",workdir=" + s.work;
+    std::string bindir = layerfs_bin().substr(0, layerfs_bin().rfind('/'));
+    auto r = run({"env", "PATH=" + bindir + ":" + std::getenv("PATH"), "mount.fuse3", "overlay",
+                  s.mnt, "-t", "fuse.layerfs-mount", "-o", opts});
+    INFO(r.output);
+    CHECK(r.status == 0);
+    CHECK(is_mounted(s.mnt));
+    CHECK(read_file(s.mnt + "/f") == "via helper");
+    run({"umount", s.mnt});
+    // mount(8) runs helpers with a fixed PATH: this part needs `scripts/setup.sh`'s install.
+    if (::access("/usr/local/bin/layerfs-mount", X_OK) == 0) {
+        r = run({"mount", "-t", "fuse.layerfs-mount", "overlay", s.mnt, "-o", opts});
+        INFO(r.output);
+        CHECK(r.status == 0);
+        CHECK(read_file(s.mnt + "/f") == "via helper");
+        run({"umount", s.mnt});
+    } else {
+        WARN("layerfs-mount is not installed in /usr/local/bin: mount(8) not tried");
+    }
+}
+
+TEST_CASE("allow_other with default_permissions: other users get exactly their rights") {
+    if (run({"id", "layerfs-test"}).status != 0) {
+        WARN("no user layerfs-test (scripts/test.sh creates it): skipped");
+        return;
+    }
+    Stack s(1);
+    ::chmod(s.tmp.path().c_str(), 0755);
+    write_file(s.lower(0) + "/public", "p", 0644);
+    write_file(s.lower(0) + "/secret", "s", 0600);
+    Mount m(Backend::Layerfs, s.lowers, s.upper, s.work, s.mnt, "allow_other,default_permissions");
+    REQUIRE_MOUNTED(m);
+    auto as_user = [&](const std::string& cmd) {
+        return run({"runuser", "-u", "layerfs-test", "--", "sh", "-c", cmd}).status;
+    };
+    CHECK(as_user("cat " + m / "public") == 0);
+    CHECK(as_user("cat " + m / "secret") != 0);
+    CHECK(as_user("echo x >> " + m / "public") != 0);
+    CHECK(as_user("touch " + m / "new") != 0);
+    CHECK(read_file(m / "public") == "p");
+}
+
+TEST_CASE("temps a killed daemon left in the work dir are removed at the next mount") {
+    Stack s(1);
+    write_file(s.lower(0) + "/f", "f");
+    write_file(s.work + "/work/lfs-999-1", "half a copy-up");
+    Mount m(Backend::Layerfs, s.lowers, s.upper, s.work, s.mnt);
+    REQUIRE_MOUNTED(m);
+    CHECK_FALSE(exists(s.work + "/work/lfs-999-1"));
+    CHECK(read_file(m / "f") == "f");
+}
