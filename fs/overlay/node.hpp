@@ -33,10 +33,6 @@ struct Node : std::enable_shared_from_this<Node> {
     std::vector<LayerFd> lower_dirs;  // directories: the lower dirs that merge, top first
     std::atomic<bool> unlinked{false};
     std::atomic<bool> merged{false};  // a directory shown from more than one layer
-    // Hard links of a lower file share one upper copy through the work dir's
-    // index, keyed by the lower file: lower_nlink > 1 marks such a file.
-    nlink_t lower_nlink = 0;
-    std::atomic<bool> indexed{false};  // the upper copy has an index link too
 
     // Where the node lives, for copy-up and whiteouts. Guarded by loc_mutex.
     std::mutex loc_mutex;

@@ -113,10 +113,16 @@ class OverlayFs {
     Result<Entry> create_object(Node* parent, const char* name, mode_t mode, const Caller& c,
                                 Make&& make, Fd* io_fd, dev_t rdev);
     Status prepare_rename_source(Node* p, const char* name);
+    bool needs_link_count(const Child& c) const;
+    Status copy_up_name(Node* parent, const char* name);
     std::string index_key(const struct stat& lower) const;
     void adopt_index(Node* n);
     Status link_alias(Node* n, Node* parent, const std::string& name);
     Status link_known_aliases(Node* n);
+    // Link count of an upper copy of a lower hard link, kept in an xattr.
+    const char* nlink_xattr() const;
+    std::optional<nlink_t> stored_nlink(int upper) const;
+    void adjust_nlink(int upper, int delta);
     std::string temp_name();
     Result<bool> dir_is_empty(const Child& c);
     void detach(const Child& c);

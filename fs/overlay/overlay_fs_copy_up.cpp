@@ -120,9 +120,29 @@ void OverlayFs::adopt_index(Node* n) {
     if (!fd) return;
     auto ust = sys::stat_fd(fd->get());
     if (!ust) return;
-    n->indexed = true;
     n->set_upper(std::move(*fd));
     table_.add_key(n, {ust->st_dev, ust->st_ino});
+}
+
+const char* OverlayFs::nlink_xattr() const {
+    return caps_.kernel_whiteouts ? "trusted.overlay.layerfs.nlink" : "user.overlay.layerfs.nlink";
+}
+
+std::optional<nlink_t> OverlayFs::stored_nlink(int upper) const {
+    auto v = sys::getxattr_fd(upper, nlink_xattr());
+    if (!v) return std::nullopt;
+    try {
+        return nlink_t(std::stoul(*v));
+    } catch (...) {
+        return std::nullopt;
+    }
+}
+
+void OverlayFs::adjust_nlink(int upper, int delta) {
+    if (auto n = stored_nlink(upper)) {
+        long v = std::max(0L, long(*n) + delta);
+        (void)sys::setxattr_fd(upper, nlink_xattr(), std::to_string(v));
+    }
 }
 
 Status OverlayFs::link_alias(Node* n, Node* parent, const std::string& name) {
@@ -162,7 +182,6 @@ Status OverlayFs::copy_up_file(Node* n, bool with_data) {
     if (hardlinked && ::linkat(index_.get(), key.c_str(), work_, tmp.c_str(), 0) == 0) {
         auto staged = sys::open_at(work_, tmp.c_str(), O_PATH | O_NOFOLLOW);
         if (!staged) return cleanup(staged.error());
-        n->indexed = true;
         LFS_CHECK(cleanup(publish(n, tmp, std::move(*staged))));
         return link_known_aliases(n);
     }
@@ -200,8 +219,9 @@ Status OverlayFs::copy_up_file(Node* n, bool with_data) {
     auto staged = sys::open_at(work_, tmp.c_str(), O_PATH | O_NOFOLLOW);
     if (!staged) return cleanup(staged.error());
     if (auto r = copy_metadata(src, staged->get(), st, caps_.can_chown); !r) return cleanup(r);
-    if (hardlinked && ::linkat(work_, tmp.c_str(), index_.get(), key.c_str(), 0) == 0)
-        n->indexed = true;
+    if (hardlinked && S_ISREG(st.st_mode) &&
+        sys::setxattr_fd(staged->get(), nlink_xattr(), std::to_string(st.st_nlink)))
+        (void)::linkat(work_, tmp.c_str(), index_.get(), key.c_str(), 0);
     LFS_CHECK(cleanup(publish(n, tmp, std::move(*staged))));
     return hardlinked ? link_known_aliases(n) : Status{};
 }

@@ -99,14 +99,6 @@ Result<Entry> OverlayFs::enter(Node* parent, const std::string& name, Child&& c)
             n->lower = std::move(c.fd);
         }
         n->merged = c.lower_dirs.size() + (c.top == 0 ? 1 : 0) > 1;
-        if (!S_ISDIR(c.st.st_mode)) {
-            n->lower_nlink = c.top != 0 ? c.st.st_nlink : c.origin ? c.origin->st_nlink : 0;
-            if (c.top == 0 && n->lower_nlink > 1 && index_.valid()) {
-                struct stat ist;
-                n->indexed = ::fstatat(index_.get(), index_key(*c.origin).c_str(), &ist,
-                                       AT_SYMLINK_NOFOLLOW) == 0;
-            }
-        }
         n->lower_dirs = std::move(c.lower_dirs);
         n->parent = std::move(p);
         n->name = name;
@@ -160,8 +152,11 @@ struct stat OverlayFs::present(Node* n, struct stat st) {
     st.st_ino = n->st_ino;
     if (S_ISDIR(st.st_mode) && (cfg_.static_nlink || n->merged)) st.st_nlink = 1;
     if (n->unlinked && !S_ISDIR(st.st_mode)) st.st_nlink = 0;
-    // The index holds one link of an indexed upper copy: not a name users see.
-    if (n->indexed && n->has_upper() && st.st_nlink > 1) --st.st_nlink;
+    // An upper copy of a lower hard link carries its own count: the index link
+    // is no name, and names still only in a lower layer are.
+    if (S_ISREG(st.st_mode) && st.st_nlink > 1 && n->has_upper()) {
+        if (auto v = stored_nlink(n->upper.load())) st.st_nlink = *v;
+    }
     if (cfg_.xattr_permissions) {
         if (auto v = sys::getxattr_fd(n->top_fd(), whiteout::kOverrideStat)) {
             if (auto o = parse_override_stat(*v)) {

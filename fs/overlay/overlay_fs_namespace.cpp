@@ -174,7 +174,7 @@ Result<std::pair<Entry, Fd>> OverlayFs::create(Node* parent, const char* name, m
 Result<Entry> OverlayFs::link(Node* n, Node* parent, const char* name) {
     if (n->is_dir()) return err(EPERM, "link");
     LFS_CHECK(copy_up(n));
-    return create_object(
+    auto e = create_object(
         parent, name, n->type, Caller{self_uid_, self_gid_, 0, {}},
         [&](int dir, const char* nm) -> Result<Fd> {
             // Through /proc so it needs no CAP_DAC_READ_SEARCH (AT_EMPTY_PATH would).
@@ -184,6 +184,15 @@ Result<Entry> OverlayFs::link(Node* n, Node* parent, const char* name) {
             return sys::open_at(dir, nm, O_PATH | O_NOFOLLOW);
         },
         nullptr, 0);
+    if (!e) return e;
+    adjust_nlink(n->upper.load(), +1);
+    auto st = getattr(n);  // the reply carries the count, so count first
+    if (!st) {
+        forget(e->node, 1);
+        return st.error();
+    }
+    e->attr = *st;
+    return e;
 }
 
 void OverlayFs::detach(const Child& c) {
@@ -195,11 +204,30 @@ void OverlayFs::detach(const Child& c) {
     }
 }
 
+// A lower file with several names is copied up before one of its names goes,
+// so that its link count has an upper copy to be kept on.
+bool OverlayFs::needs_link_count(const Child& c) const {
+    return c.exists && c.top != 0 && S_ISREG(c.st.st_mode) && c.st.st_nlink > 1 && index_.valid();
+}
+
+Status OverlayFs::copy_up_name(Node* parent, const char* name) {
+    auto e = LFS_TRY(lookup(parent, name));
+    Status r = copy_up(e.node);
+    forget(e.node, 1);
+    return r;
+}
+
 Status OverlayFs::unlink(Node* parent, const char* name) {
     if (std::string_view(name).size() > NAME_MAX) return err(ENAMETOOLONG, "unlink");
     int pu = LFS_TRY(upper_dir_of(parent));
     std::unique_lock lk(ns_);
     auto c = LFS_TRY(resolve(parent, name));
+    if (needs_link_count(c)) {
+        lk.unlock();
+        LFS_CHECK(copy_up_name(parent, name));
+        lk.lock();
+        c = LFS_TRY(resolve(parent, name));
+    }
     if (!c.exists) return err(ENOENT, "unlink");
     if (S_ISDIR(c.st.st_mode)) return err(EISDIR, "unlink");
     if (c.lower_exists) {
@@ -207,6 +235,7 @@ Status OverlayFs::unlink(Node* parent, const char* name) {
     } else {
         LFS_CHECK(sys::unlink_at(pu, name, 0));
     }
+    if (c.top == 0 && c.st.st_nlink > 1) adjust_nlink(c.fd.get(), -1);
     detach(c);
     return {};
 }
@@ -254,7 +283,14 @@ Status OverlayFs::rename(Node* p1, const char* n1, Node* p2, const char* n2, uns
     // A lower directory moves as a full copy (no redirect xattrs): renaming one
     // always works, and the result is plain overlay format any tool can read.
     LFS_CHECK(prepare_rename_source(p1, n1));
-    if (exchange) LFS_CHECK(prepare_rename_source(p2, n2));
+    if (exchange) {
+        LFS_CHECK(prepare_rename_source(p2, n2));
+    } else {
+        std::shared_lock lk(ns_);
+        auto t = LFS_TRY(resolve(p2, n2));
+        lk.unlock();
+        if (needs_link_count(t)) LFS_CHECK(copy_up_name(p2, n2));
+    }
 
     std::unique_lock lk(ns_);
     auto s = LFS_TRY(resolve(p1, n1));
@@ -311,7 +347,10 @@ Status OverlayFs::rename(Node* p1, const char* n1, Node* p2, const char* n2, uns
     if (t.upper_whiteout && !t.upper_whiteout_dev)
         (void)sys::unlink_at(pu2, whiteout::whiteout_name(n2).c_str(), 0);
     if (sdir && (t.lower_exists || t.upper_whiteout)) LFS_CHECK(set_opaque(s.fd.get()));
-    if (t.exists) detach(t);
+    if (t.exists) {
+        if (t.top == 0 && S_ISREG(t.st.st_mode) && t.st.st_nlink > 1) adjust_nlink(t.fd.get(), -1);
+        detach(t);
+    }
     if (s_node) {
         if (sdir) s_node->lower_dirs.clear();
         s_node->move_to(p2->shared_from_this(), n2);

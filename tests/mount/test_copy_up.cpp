@@ -171,6 +171,39 @@ TEST_CASE("hard links in a lower layer: nlink right at once, linked after copy-u
     CHECK(lstat_of(m / "a").st_ino == lstat_of(m / "b").st_ino);
     append(m / "a", "+");
     CHECK(read_file(m / "b") == "shared+");
+    CHECK(lstat_of(m / "b").st_nlink == 2);
+    REQUIRE(::link((m / "b").c_str(), (m / "c").c_str()) == 0);
+    CHECK(lstat_of(m / "a").st_nlink == 3);
+    REQUIRE(::unlink((m / "a").c_str()) == 0);
+    CHECK(lstat_of(m / "b").st_nlink == 2);
+    m.unmount();
+
+    // The link survives a remount, and so does its count.
+    Mount again(Backend::Layerfs, s.lowers, s.upper, s.work, s.mnt);
+    REQUIRE_MOUNTED(again);
+    CHECK(read_file(again / "b") == "shared+");
+    CHECK(read_file(again / "c") == "shared+");
+    CHECK(lstat_of(again / "b").st_nlink == 2);
+    CHECK(lstat_of(again / "b").st_ino == lstat_of(again / "c").st_ino);
+    append(again / "c", "!");
+    CHECK(read_file(again / "b") == "shared+!");
+}
+
+TEST_CASE("a lower hard link copied up through one name shows through the other after remount") {
+    Stack s(1);
+    write_file(s.lower(0) + "/x", "v1");
+    REQUIRE(::link((s.lower(0) + "/x").c_str(), (s.lower(0) + "/y").c_str()) == 0);
+    {
+        Mount m(Backend::Layerfs, s.lowers, s.upper, s.work, s.mnt);
+        REQUIRE_MOUNTED(m);
+        write_file(m / "x", "v2");  // y is never looked up in this mount
+    }
+    Mount m(Backend::Layerfs, s.lowers, s.upper, s.work, s.mnt);
+    REQUIRE_MOUNTED(m);
+    CHECK(read_file(m / "y") == "v2");
+    CHECK(lstat_of(m / "y").st_nlink == 2);
+    REQUIRE(::unlink((m / "x").c_str()) == 0);
+    CHECK(lstat_of(m / "y").st_nlink == 1);
 }
 
 TEST_CASE("flock and POSIX locks work on copied-up and lower files") {
