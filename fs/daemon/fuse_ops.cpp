@@ -257,6 +257,10 @@ void op_opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
         if (!r) return (void)fuse_reply_err(req, r.err());
         auto* h = new DirHandle{std::move(*r), false};
         fi->fh = reinterpret_cast<uint64_t>(h);
+        // Listings change only through this mount, and the kernel drops its cached
+        // copy when it changes one: let it keep listings across opens.
+        fi->cache_readdir = 1;
+        fi->keep_cache = 1;
         if (fuse_reply_open(req, fi) == -ENOENT) delete h;
     });
 }

@@ -113,7 +113,7 @@ TEST_CASE(
     run({"umount", s.mnt});
 }
 
-TEST_CASE("SIGTERM unmounts cleanly; -f stays in the foreground") {
+TEST_CASE("SIGTERM unmounts cleanly and -f stays in the foreground") {
     Stack s(1);
     Unmount guard{s.mnt};
     pid_t pid = ::fork();
@@ -138,7 +138,7 @@ TEST_CASE("SIGTERM unmounts cleanly; -f stays in the foreground") {
     CHECK(wait_unmounted(s.mnt));
 }
 
-TEST_CASE("volatile leaves a marker; a later mount after a crash warns") {
+TEST_CASE("volatile leaves a marker and a later mount after a crash warns") {
     Stack s(1);
     Unmount guard{s.mnt};
     {

@@ -60,7 +60,7 @@ TEST_CASE("copy-up keeps data, mode, owner, times and xattrs, and copies parents
     CHECK((lstat_of(m / "etc/app/conf").st_mode & 07777) == 0600);
 }
 
-TEST_CASE("copy-up on append, truncate, utimes, xattr set and link; the lower stays intact") {
+TEST_CASE("copy-up on append, truncate, utimes, xattr set and link, the lower intact") {
     Stack s(1);
     for (auto n : {"append", "trunc", "times", "xattr", "link"})
         write_file(s.lower(0) + "/" + n, "lower");
