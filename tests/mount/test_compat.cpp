@@ -34,52 +34,31 @@ void change(const std::string& m) {
 
 }  // namespace
 
+// One back end writes an upper dir, another mounts it: both must show one tree.
+static void round_trip(Backend writer, Backend reader) {
+    INFO(backend_name(writer) << " -> " << backend_name(reader));
+    Stack s(2);
+    base_layers(s);
+    std::map<std::string, std::string> seen;
+    {
+        Mount w(writer, s.lowers, s.upper, s.work, s.mnt);
+        REQUIRE_MOUNTED(w);
+        change(w.path());
+        seen = snapshot(w.path());
+    }
+    TempDir work;  // each back end keeps its own work dir
+    Mount r(reader, s.lowers, s.upper, work.path(), s.mnt);
+    REQUIRE_MOUNTED(r);
+    CHECK(tree_diff(seen, snapshot(r.path())) == "");
+}
+
 TEST_CASE("an upper dir written by layerfs mounts on kernel overlayfs with the same view") {
-    Stack s(2);
-    base_layers(s);
-    std::map<std::string, std::string> seen;
-    {
-        Mount m(Backend::Layerfs, s.lowers, s.upper, s.work, s.mnt);
-        REQUIRE_MOUNTED(m);
-        change(m.path());
-        seen = snapshot(m.path());
-    }
-    TempDir kwork;
-    Mount k(Backend::Kernel, s.lowers, s.upper, kwork.path(), s.mnt);
-    REQUIRE_MOUNTED(k);
-    CHECK(tree_diff(seen, snapshot(k.path())) == "");
+    round_trip(Backend::Layerfs, Backend::Kernel);
 }
 
-TEST_CASE("an upper dir written by kernel overlayfs mounts on layerfs with the same view") {
-    Stack s(2);
-    base_layers(s);
-    std::map<std::string, std::string> seen;
-    {
-        Mount k(Backend::Kernel, s.lowers, s.upper, s.work, s.mnt);
-        REQUIRE_MOUNTED(k);
-        change(k.path());
-        seen = snapshot(k.path());
-    }
-    TempDir lwork;
-    Mount m(Backend::Layerfs, s.lowers, s.upper, lwork.path(), s.mnt);
-    REQUIRE_MOUNTED(m);
-    CHECK(tree_diff(seen, snapshot(m.path())) == "");
-}
-
-TEST_CASE("an upper dir written by fuse-overlayfs mounts on layerfs with the same view") {
-    Stack s(2);
-    base_layers(s);
-    std::map<std::string, std::string> seen;
-    {
-        Mount f(Backend::FuseOverlayfs, s.lowers, s.upper, s.work, s.mnt);
-        REQUIRE_MOUNTED(f);
-        change(f.path());
-        seen = snapshot(f.path());
-    }
-    TempDir lwork;
-    Mount m(Backend::Layerfs, s.lowers, s.upper, lwork.path(), s.mnt);
-    REQUIRE_MOUNTED(m);
-    CHECK(tree_diff(seen, snapshot(m.path())) == "");
+TEST_CASE("upper dirs written by kernel overlayfs and fuse-overlayfs mount on layerfs") {
+    round_trip(Backend::Kernel, Backend::Layerfs);
+    round_trip(Backend::FuseOverlayfs, Backend::Layerfs);
 }
 
 TEST_CASE("mount.fuse3 and mount -t fuse.layerfs-mount start the daemon") {
