@@ -18,6 +18,17 @@ ctest --test-dir build --output-on-failure -j "$jobs" || status=1
 echo "== tests (ASan+UBSan build)"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DLAYERFS_SANITIZE=ON >/dev/null
 cmake --build build-asan -j "$jobs"
-ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+# A daemon's stderr is /dev/null once it detaches: sanitizer reports go to files,
+# and any report fails the run.
+reports=$(mktemp -d /tmp/layerfs-sanitizer.XXXXXX)
+chmod 1777 "$reports"
+ASAN_OPTIONS="detect_leaks=1:log_path=$reports/asan" \
+UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$reports/ubsan" \
   ctest --test-dir build-asan --output-on-failure -j "$jobs" || status=1
+if compgen -G "$reports/*" >/dev/null; then
+  echo "sanitizer reports:"
+  cat "$reports"/*
+  status=1
+fi
+rm -rf "$reports"
 exit $status

@@ -65,6 +65,7 @@ int run_mount(const MountConfig& cfg) {
 
     std::unique_ptr<fuse_session, SessionDeleter> se(
         fuse_session_new(&args, &fuse_operations(), sizeof(fuse_lowlevel_ops), fs.get()));
+    fuse_opt_free_args(&args);  // libfuse copied what it kept
     if (!se) {
         spdlog::error("cannot start a FUSE session with options '{}'", opts);
         return 1;
