@@ -1,5 +1,6 @@
 // Compatibility: upper dirs shared with kernel overlayfs, mount(8) and mount.fuse3,
 // permissions for other users, and what a crashed daemon leaves in the work dir.
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -115,4 +116,34 @@ TEST_CASE("temps a killed daemon left in the work dir are removed at the next mo
     REQUIRE_MOUNTED(m);
     CHECK_FALSE(exists(s.work + "/work/lfs-999-1"));
     CHECK(read_file(m / "f") == "f");
+}
+
+TEST_CASE("a rootless daemon keeps the devices root makes in override_stat") {
+    if (run({"id", "layerfs-test"}).status != 0 ||
+        read_file("/etc/fuse.conf").find("\nuser_allow_other") == std::string::npos) {
+        WARN("needs user layerfs-test and user_allow_other (scripts/test.sh sets both): skipped");
+        return;
+    }
+    Stack s(1);
+    write_file(s.lower(0) + "/f", "f");
+    REQUIRE(run({"chown", "-R", "layerfs-test", s.tmp.path()}).status == 0);
+    const std::string opts = "lowerdir=" + s.lower(0) + ",upperdir=" + s.upper +
+                             ",workdir=" + s.work + ",allow_other,xattr_permissions=2";
+    auto r =
+        run({"runuser", "-u", "layerfs-test", "--", layerfs_bin(), "mount", "-o", opts, s.mnt});
+    struct Unmount {
+        std::string mnt;
+        ~Unmount() { run({"umount", "-l", mnt}); }
+    } guard{s.mnt};
+    INFO(r.output);
+    REQUIRE(r.status == 0);
+    REQUIRE(::mknod((s.mnt + "/null").c_str(), S_IFCHR | 0666, makedev(1, 3)) == 0);
+    struct stat st = lstat_of(s.mnt + "/null");
+    CHECK(S_ISCHR(st.st_mode));
+    CHECK(st.st_rdev == makedev(1, 3));
+    CHECK(st.st_uid == 0);
+    CHECK(S_ISREG(lstat_of(s.upper + "/null").st_mode));
+    REQUIRE(::chown((s.mnt + "/f").c_str(), 42, 43) == 0);
+    CHECK(lstat_of(s.mnt + "/f").st_uid == 42);
+    CHECK(lstat_of(s.upper + "/f").st_uid != 42);  // the real owner stays the daemon's user
 }
