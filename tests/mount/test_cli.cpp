@@ -216,3 +216,30 @@ TEST_CASE("noxattrs turns xattrs off") {
     char buf[16];
     CHECK(::getxattr((m / "f").c_str(), "user.k", buf, sizeof buf) < 0);
 }
+
+TEST_CASE("threaded=0, timeout=0 and the accepted compatibility options mount and work") {
+    for (std::string extra : {"threaded=0", "timeout=0", "timeout=0.5,threaded=1",
+                              "redirect_dir=on,context=\"system_u:object_r:c:s0:c1,c2\""}) {
+        INFO(extra);
+        Stack s(1);
+        write_file(s.lower(0) + "/f", "f");
+        Mount m(Backend::Layerfs, s.lowers, s.upper, s.work, s.mnt, extra);
+        REQUIRE_MOUNTED(m);
+        append(m / "f", "+");
+        CHECK(read_file(m / "f") == "f+");
+        REQUIRE(::unlink((m / "f").c_str()) == 0);
+        CHECK_FALSE(exists(m / "f"));
+    }
+}
+
+TEST_CASE("xattr_permissions=1 shows owner and mode from override_stat") {
+    Stack s(1);
+    write_file(s.lower(0) + "/f", "f", 0644);
+    set_xattr(s.lower(0) + "/f", "user.containers.override_stat", "5:6:0700");
+    Mount m(Backend::Layerfs, s.lowers, s.upper, s.work, s.mnt, "xattr_permissions=1");
+    REQUIRE_MOUNTED(m);
+    struct stat st = lstat_of(m / "f");
+    CHECK(st.st_uid == 5);
+    CHECK(st.st_gid == 6);
+    CHECK((st.st_mode & 07777) == 0700);
+}
