@@ -3,10 +3,13 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstring>
+#include <mutex>
 #include <new>
 
 #include "fs/overlay/overlay_fs.hpp"
+#include "fs/sys/sys.hpp"
 
 namespace layerfs {
 
@@ -64,6 +67,46 @@ void reply_entry(fuse_req_t req, const Result<Entry>& r) {
 
 void reply_status(fuse_req_t req, const Status& s) {
     fuse_reply_err(req, s.err());
+}
+
+// An open file. One opened read-only on a lower layer follows the file to the
+// upper layer once another opener copies it up, as kernel overlayfs does.
+struct FileHandle {
+    std::atomic<int> fd;
+    Node* node;  // the kernel holds the inode while the file is open
+    int flags;
+    std::atomic<bool> on_lower;
+    std::mutex m;
+    Fd lower_fd;  // kept open until release: a concurrent read may still use it
+    Fd upper_fd;
+
+    int current() {
+        if (on_lower.load(std::memory_order_acquire) && node->has_upper()) {
+            std::lock_guard g(m);
+            if (on_lower) {
+                if (auto r = sys::reopen(node->upper.load(), flags)) {
+                    upper_fd = std::move(*r);
+                    fd.store(upper_fd.get(), std::memory_order_release);
+                    on_lower = false;
+                }
+            }
+        }
+        return fd.load(std::memory_order_acquire);
+    }
+};
+
+FileHandle* new_handle(Node* n, Fd fd, int flags) {
+    bool lower = !n->has_upper();
+    auto* h = new FileHandle{{fd.get()}, n, flags, {lower}, {}, {}, {}};
+    (lower ? h->lower_fd : h->upper_fd) = std::move(fd);
+    return h;
+}
+
+FileHandle* handle(fuse_file_info* fi) {
+    return reinterpret_cast<FileHandle*>(fi->fh);
+}
+int fd_of(fuse_file_info* fi) {
+    return handle(fi)->current();
 }
 
 void op_init(void*, fuse_conn_info* conn) {
@@ -130,7 +173,7 @@ void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, f
             a.mtime = timespec{0, UTIME_NOW};
         else if (to_set & FUSE_SET_ATTR_MTIME)
             a.mtime = attr->st_mtim;
-        int fh = fi ? int(fi->fh) : -1;
+        int fh = fi ? fd_of(fi) : -1;
         auto r = ofs(req).setattr(node_of(req, ino), a, fh, caller(req));
         if (!r) return (void)fuse_reply_err(req, r.err());
         fuse_reply_attr(req, &*r, g_timeout);
@@ -190,10 +233,11 @@ void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
         Node* n = node_of(req, ino);
         auto r = ofs(req).open_file(n, fi->flags);
         if (!r) return (void)fuse_reply_err(req, r.err());
-        fi->fh = uint64_t(r->release());
         // Lower files never change, so their pages stay valid across opens.
         fi->keep_cache = !n->has_upper();
-        if (fuse_reply_open(req, fi) == -ENOENT) ::close(int(fi->fh));
+        auto* h = new_handle(n, std::move(*r), fi->flags & ~(O_CREAT | O_EXCL | O_TRUNC));
+        fi->fh = reinterpret_cast<uint64_t>(h);
+        if (fuse_reply_open(req, fi) == -ENOENT) delete h;
     });
 }
 
@@ -203,9 +247,11 @@ void op_create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
         auto r = ofs(req).create(node_of(req, parent), name, mode, fi->flags, caller(req));
         if (!r) return (void)fuse_reply_err(req, r.err());
         auto p = entry_param(req, r->first);
-        fi->fh = uint64_t(r->second.release());
+        auto* h = new_handle(r->first.node, std::move(r->second),
+                             fi->flags & ~(O_CREAT | O_EXCL | O_TRUNC));
+        fi->fh = reinterpret_cast<uint64_t>(h);
         if (fuse_reply_create(req, &p, fi) == -ENOENT) {
-            ::close(int(fi->fh));
+            delete h;
             ofs(req).forget(r->first.node, 1);
         }
     });
@@ -214,7 +260,7 @@ void op_create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
 void op_read(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) {
     fuse_bufvec buf = FUSE_BUFVEC_INIT(size);
     buf.buf[0].flags = fuse_buf_flags(FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK);
-    buf.buf[0].fd = int(fi->fh);
+    buf.buf[0].fd = fd_of(fi);
     buf.buf[0].pos = off;
     fuse_reply_data(req, &buf, FUSE_BUF_SPLICE_MOVE);
 }
@@ -222,7 +268,7 @@ void op_read(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info*
 void op_write_buf(fuse_req_t req, fuse_ino_t, fuse_bufvec* in, off_t off, fuse_file_info* fi) {
     fuse_bufvec out = FUSE_BUFVEC_INIT(fuse_buf_size(in));
     out.buf[0].flags = fuse_buf_flags(FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK);
-    out.buf[0].fd = int(fi->fh);
+    out.buf[0].fd = fd_of(fi);
     out.buf[0].pos = off;
     ssize_t n = fuse_buf_copy(&out, in, fuse_buf_copy_flags(0));
     if (n < 0)
@@ -233,17 +279,17 @@ void op_write_buf(fuse_req_t req, fuse_ino_t, fuse_bufvec* in, off_t off, fuse_f
 
 void op_flush(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
     // close() of a dup reports delayed write errors, as close() would natively.
-    int r = ::close(::dup(int(fi->fh)));
+    int r = ::close(::dup(fd_of(fi)));
     fuse_reply_err(req, r < 0 ? errno : 0);
 }
 
 void op_release(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
-    ::close(int(fi->fh));
+    delete handle(fi);
     fuse_reply_err(req, 0);
 }
 
 void op_fsync(fuse_req_t req, fuse_ino_t, int datasync, fuse_file_info* fi) {
-    reply_status(req, ofs(req).fsync(int(fi->fh), datasync));
+    reply_status(req, ofs(req).fsync(fd_of(fi), datasync));
 }
 
 struct DirHandle {
@@ -291,9 +337,15 @@ void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_fil
                     p.attr.st_mode = mode_t(e.type) << 12;
                 } else {
                     auto r = ofs(req).lookup(dir, e.name.c_str());
-                    if (!r) continue;  // gone since opendir
-                    p = entry_param(req, *r);
-                    counted = r->node;
+                    if (!r && r.err() == ENOENT) continue;  // gone since opendir
+                    if (r) {
+                        p = entry_param(req, *r);
+                        counted = r->node;
+                    } else {
+                        // Still listed: the kernel looks it up itself and sees the error.
+                        p.attr.st_ino = e.ino;
+                        p.attr.st_mode = mode_t(e.type) << 12;
+                    }
                 }
                 n = fuse_add_direntry_plus(req, buf.data() + used, size - used, e.name.c_str(), &p,
                                            off_t(i + 1));
@@ -393,14 +445,14 @@ void op_access(fuse_req_t req, fuse_ino_t ino, int mask) {
 }
 
 void op_fallocate(fuse_req_t req, fuse_ino_t, int mode, off_t off, off_t len, fuse_file_info* fi) {
-    int r = ::fallocate(int(fi->fh), mode, off, len);
+    int r = ::fallocate(fd_of(fi), mode, off, len);
     fuse_reply_err(req, r < 0 ? errno : 0);
 }
 
 void op_copy_file_range(fuse_req_t req, fuse_ino_t, off_t off_in, fuse_file_info* fi_in, fuse_ino_t,
                         off_t off_out, fuse_file_info* fi_out, size_t len, int flags) {
     loff_t in = off_in, out = off_out;
-    ssize_t n = ::copy_file_range(int(fi_in->fh), &in, int(fi_out->fh), &out, len, unsigned(flags));
+    ssize_t n = ::copy_file_range(fd_of(fi_in), &in, fd_of(fi_out), &out, len, unsigned(flags));
     if (n < 0)
         fuse_reply_err(req, errno);
     else
@@ -408,7 +460,7 @@ void op_copy_file_range(fuse_req_t req, fuse_ino_t, off_t off_in, fuse_file_info
 }
 
 void op_lseek(fuse_req_t req, fuse_ino_t, off_t off, int whence, fuse_file_info* fi) {
-    off_t r = ::lseek(int(fi->fh), off, whence);
+    off_t r = ::lseek(fd_of(fi), off, whence);
     if (r < 0)
         fuse_reply_err(req, errno);
     else

@@ -5,6 +5,8 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <memory>
 #include <string>
 #include <vector>
@@ -16,10 +18,18 @@ namespace layerfs {
 
 namespace {
 
-// An fd per live node: let the daemon hold as many as the system allows.
+// An fd per live node and layer: let the daemon hold as many as the system
+// allows (root may go up to fs.nr_open, others to their hard limit).
 void raise_fd_limit() {
     rlimit rl;
-    if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+    unsigned long nr_open = 0;
+    if (FILE* f = std::fopen("/proc/sys/fs/nr_open", "r")) {
+        if (std::fscanf(f, "%lu", &nr_open) != 1) nr_open = 0;
+        std::fclose(f);
+    }
+    rlimit want{std::max<rlim_t>(rl.rlim_max, nr_open), std::max<rlim_t>(rl.rlim_max, nr_open)};
+    if (::setrlimit(RLIMIT_NOFILE, &want) != 0) {
         rl.rlim_cur = rl.rlim_max;
         ::setrlimit(RLIMIT_NOFILE, &rl);
     }
@@ -52,7 +62,9 @@ int run_mount(const MountConfig& cfg) {
                   fs->caps().can_chown);
     set_cache_timeout(cfg.timeout);
 
-    std::string opts = "fsname=layerfs,subtype=layerfs";
+    // The daemon acts with its own rights for every caller, so the kernel must
+    // check callers against the owner and mode the mount shows.
+    std::string opts = "fsname=layerfs,subtype=layerfs,default_permissions";
     for (auto& o : cfg.kernel_opts)
         opts += "," + o;
     if (fs->read_only() && opts.find(",ro") == std::string::npos) opts += ",ro";

@@ -74,8 +74,10 @@ struct Node : std::enable_shared_from_this<Node> {
     }
 };
 
-// Nodes the kernel holds, found by FUSE node id (the Node's address) and by the
-// backing (st_dev, st_ino) so hard links and repeated lookups share one node.
+// Nodes by FUSE node id (the Node's address) and by backing (st_dev, st_ino), so
+// hard links and repeated lookups share one node. A node the kernel forgot can
+// live on as the parent of one it still holds: its keys stay, so a new lookup of
+// it finds that same node again and there is never a second, stale copy of it.
 class NodeTable {
   public:
     using Key = std::pair<dev_t, ino_t>;
@@ -85,27 +87,24 @@ class NodeTable {
     template <class Make>
     std::shared_ptr<Node> acquire(Key key, Make&& make) {
         std::lock_guard g(m_);
-        if (auto it = by_key_.find(key); it != by_key_.end()) {
-            auto& n = live_.at(it->second);
-            ++n->nlookup;
-            return n;
+        std::shared_ptr<Node> n;
+        if (auto it = by_key_.find(key); it != by_key_.end()) n = it->second.lock();
+        if (!n) {
+            n = make();
+            n->keys.push_back(key);
+            by_key_[key] = n;
         }
-        std::shared_ptr<Node> n = make();
-        n->keys.push_back(key);
-        n->nlookup = 1;
-        by_key_[key] = n.get();
-        live_[n.get()] = n;
+        if (n->nlookup++ == 0) live_[n.get()] = n;
         return n;
     }
-    void add_ref(Node* n) {
-        std::lock_guard g(m_);
-        ++n->nlookup;
-    }
-    // Another backing identity for a live node (its upper copy after copy-up).
+    // Another backing identity of a node (its upper copy after copy-up).
     void add_key(Node* n, Key key) {
         std::lock_guard g(m_);
-        if (!live_.count(n)) return;
-        if (by_key_.emplace(key, n).second) n->keys.push_back(key);
+        auto& slot = by_key_[key];
+        if (slot.expired()) {
+            slot = n->weak_from_this();
+            n->keys.push_back(key);
+        }
     }
     void forget(Node* n, uint64_t count) {
         std::shared_ptr<Node> doomed;  // released after the lock
@@ -114,24 +113,35 @@ class NodeTable {
         if (it == live_.end()) return;
         n->nlookup = count >= n->nlookup ? 0 : n->nlookup - count;
         if (n->nlookup) return;
-        for (auto& k : n->keys)
-            if (auto kit = by_key_.find(k); kit != by_key_.end() && kit->second == n)
-                by_key_.erase(kit);
         doomed = std::move(it->second);
         live_.erase(it);
+        // Keys of dead nodes are swept now and then, at amortised O(1) per forget.
+        if (++forgets_ > by_key_.size() / 2 + 64) {
+            forgets_ = 0;
+            for (auto k = by_key_.begin(); k != by_key_.end();)
+                k = k->second.expired() ? by_key_.erase(k) : std::next(k);
+        }
     }
     // The node's name is gone: later lookups of its backing file get a new node.
     void drop_keys(Node* n) {
         std::lock_guard g(m_);
         for (auto& k : n->keys)
-            if (auto kit = by_key_.find(k); kit != by_key_.end() && kit->second == n)
+            if (auto kit = by_key_.find(k); kit != by_key_.end() && kit->second.lock().get() == n)
                 by_key_.erase(kit);
         n->keys.clear();
     }
     std::shared_ptr<Node> find(Key key) {
         std::lock_guard g(m_);
         auto it = by_key_.find(key);
-        return it == by_key_.end() ? nullptr : live_.at(it->second);
+        return it == by_key_.end() ? nullptr : it->second.lock();
+    }
+    // Every node still alive, for the rare walks over all of them.
+    std::vector<std::shared_ptr<Node>> all() {
+        std::lock_guard g(m_);
+        std::vector<std::shared_ptr<Node>> out;
+        for (auto& [k, w] : by_key_)
+            if (auto n = w.lock()) out.push_back(std::move(n));
+        return out;
     }
     size_t size() {
         std::lock_guard g(m_);
@@ -145,8 +155,9 @@ class NodeTable {
         }
     };
     std::mutex m_;
-    std::unordered_map<Key, Node*, KeyHash> by_key_;
-    std::unordered_map<Node*, std::shared_ptr<Node>> live_;
+    std::unordered_map<Key, std::weak_ptr<Node>, KeyHash> by_key_;
+    std::unordered_map<Node*, std::shared_ptr<Node>> live_;  // what the kernel holds
+    size_t forgets_ = 0;
 };
 
 }  // namespace layerfs

@@ -103,14 +103,16 @@ class OverlayFs {
     Result<int> upper_dir_of(Node* dir);  // copies dir up when needed
     Status copy_up(Node* n, bool with_data = true);
     Status copy_up_tree(Node* dir);
+    bool can_write_copy(Node* n);
+    void settle_subtree(Node* dir);
     Status copy_up_dir(Node* n);
     Status copy_up_file(Node* n, bool with_data);
     Status publish(Node* n, const std::string& tmp, Fd staged);
     Status make_whiteout(int dirfd, const std::string& name);
     Status set_opaque(int dirfd);
-    Status apply_owner(int fd, mode_t mode, const Caller& c, dev_t rdev = 0);
+    Status apply_owner(int fd, mode_t mode, const Caller& c, dev_t rdev, int parent_fd);
     template <class Make>
-    Result<Entry> create_object(Node* parent, const char* name, mode_t mode, const Caller& c,
+    Result<Entry> create_object(Node* parent, const char* name, mode_t mode, const Caller* c,
                                 Make&& make, Fd* io_fd, dev_t rdev);
     Status prepare_rename_source(Node* p, const char* name);
     bool needs_link_count(const Child& c) const;
@@ -125,7 +127,7 @@ class OverlayFs {
     void adjust_nlink(int upper, int delta);
     std::string temp_name();
     Result<bool> dir_is_empty(const Child& c);
-    void detach(const Child& c);
+    void detach(Node* parent, const std::string& name, const Child& c);
 
     MountConfig cfg_;
     Caps caps_;

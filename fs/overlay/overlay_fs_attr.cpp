@@ -15,7 +15,7 @@ Result<struct stat> OverlayFs::setattr(Node* n, const SetAttr& a, int fh, const 
     if (read_only()) return err(EROFS, "setattr");
     (void)c;
     const bool truncate_all = a.size && *a.size == 0 && !a.mode && !a.uid && !a.gid;
-    LFS_CHECK(copy_up(n, !truncate_all));
+    LFS_CHECK(copy_up(n, !(truncate_all && can_write_copy(n))));
     int fd = n->upper.load();
     const bool record = cfg_.xattr_permissions == 2 && !caps_.can_chown;
     if ((a.mode || a.uid || a.gid) && record) {
@@ -65,7 +65,7 @@ Result<Fd> OverlayFs::open_file(Node* n, int flags) {
     const bool write = (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC);
     if (write) {
         if (read_only()) return err(EROFS, "open");
-        LFS_CHECK(copy_up(n, !(flags & O_TRUNC)));
+        LFS_CHECK(copy_up(n, !((flags & O_TRUNC) && can_write_copy(n))));
     }
     int fd = n->top_fd();
     if (fd < 0) return err(ESTALE, "open");
@@ -75,6 +75,15 @@ Result<Fd> OverlayFs::open_file(Node* n, int flags) {
         if (r || r.err() != EPERM) return r;
     }
     return sys::reopen(fd, flags);
+}
+
+// Skipping the data of a copy that is about to be truncated is safe only if the
+// truncation cannot then fail: a rootless daemon's copy keeps the lower mode, and
+// without write permission on it the file would be left empty.
+bool OverlayFs::can_write_copy(Node* n) {
+    if (n->has_upper() || caps_.can_chown) return true;
+    auto st = sys::stat_fd(n->top_fd());
+    return st && (st->st_mode & S_IWUSR);
 }
 
 Status OverlayFs::fsync(int fd, bool datasync) {

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <linux/fs.h>
 #include <cstdio>
 #include <mutex>
 
@@ -55,9 +56,10 @@ Status OverlayFs::copy_up(Node* n, bool with_data) {
 
 // Metadata that every copy gets: xattrs, owner, mode, times.
 static Status copy_metadata(int src, int dst, const struct stat& st, bool chown_ok) {
-    LFS_CHECK(copy_xattrs(src, dst, keep_on_copy_up));
+    // Owner and mode first: chown drops security.capability, which must survive.
     if (chown_ok) LFS_CHECK(sys::chown_fd(dst, st.st_uid, st.st_gid));
     if (!S_ISLNK(st.st_mode)) LFS_CHECK(sys::chmod_fd(dst, st.st_mode & 07777));
+    LFS_CHECK(copy_xattrs(src, dst, keep_on_copy_up));
     struct timespec times[2] = {st.st_atim, st.st_mtim};
     auto r = sys::utimens_fd(dst, times);
     if (!r && !S_ISLNK(st.st_mode)) return r;
@@ -76,7 +78,8 @@ Status OverlayFs::publish(Node* n, const std::string& tmp, Fd staged) {
         (void)remove_upper_tree_at(work_, tmp.c_str());
     } else {
         KeepTimes keep(pu);
-        LFS_CHECK(sys::rename_at(work_, tmp.c_str(), pu, name.c_str()));
+        // NOREPLACE: a copy-up never clobbers what the upper layer already holds.
+        LFS_CHECK(sys::rename_at(work_, tmp.c_str(), pu, name.c_str(), RENAME_NOREPLACE));
     }
     n->set_upper(std::move(staged));
     table_.add_key(n, {ust.st_dev, ust.st_ino});
@@ -150,6 +153,7 @@ Status OverlayFs::link_alias(Node* n, Node* parent, const std::string& name) {
     std::unique_lock lk(ns_);
     auto c = LFS_TRY(resolve(parent, name));
     if (!c.exists || c.top == 0 || S_ISDIR(c.st.st_mode)) return {};  // gone or already up
+    KeepTimes keep(pu);  // showing a name that was always there changes nothing
     if (::linkat(AT_FDCWD, sys::proc_path(n->upper.load()).c_str(), pu, name.c_str(),
                  AT_SYMLINK_FOLLOW) < 0 &&
         errno != EEXIST)

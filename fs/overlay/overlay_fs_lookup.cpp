@@ -34,6 +34,7 @@ Result<OverlayFs::Child> OverlayFs::resolve(Node* parent, const std::string& nam
     std::vector<Found> found(layers.size());
     Resolver r;
     size_t i = 0;
+    size_t stop = layers.size();  // the layer that ended the search, if one did
     while (i < layers.size()) {
         bool last = i + 1 == layers.size();
         found[i] = LFS_TRY(probe_name(layers[i].second, name, !last));
@@ -43,7 +44,10 @@ Result<OverlayFs::Child> OverlayFs::resolve(Node* parent, const std::string& nam
         }
         bool more = r.feed(layers[i].first, found[i].probe);
         ++i;
-        if (!more) break;
+        if (!more) {
+            stop = i - 1;
+            break;
+        }
     }
     const Resolution& res = r.result();
     if (!res.found()) return c;
@@ -69,7 +73,12 @@ Result<OverlayFs::Child> OverlayFs::resolve(Node* parent, const std::string& nam
     } else if (c.lower_dirs.empty()) {
         // An upper non-directory or opaque directory: does a lower layer still
         // hold the name? Then removing it needs a whiteout, and its inode number
-        // comes from there, so copy-up does not change it.
+        // comes from there, so copy-up does not change it. A lower non-directory
+        // that ended an upper directory's merge counts too.
+        if (stop > 0 && stop < layers.size()) {
+            c.lower_exists = found[stop].probe == Probe::NonDir;
+            i = layers.size();
+        }
         for (; i < layers.size(); ++i) {
             auto f = LFS_TRY(probe_name(layers[i].second, name, false, false));
             if (f.probe == Probe::Absent) continue;

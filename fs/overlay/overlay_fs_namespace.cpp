@@ -55,9 +55,17 @@ Status OverlayFs::set_opaque(int dirfd) {
     return f ? Status{} : Status{f.error()};
 }
 
-Status OverlayFs::apply_owner(int fd, mode_t mode, const Caller& c, dev_t rdev) {
+Status OverlayFs::apply_owner(int fd, mode_t mode, const Caller& c, dev_t rdev, int parent_fd) {
     uid_t uid = cfg_.uid_map.to_host(c.uid).value_or(kOverflowId);
     gid_t gid = cfg_.gid_map.to_host(c.gid).value_or(kOverflowId);
+    // BSD group semantics in a set-group-ID directory, as every local file system has.
+    if (auto pst = sys::stat_fd(parent_fd); pst && (pst->st_mode & S_ISGID)) {
+        gid = pst->st_gid;
+        if (S_ISDIR(mode)) {
+            mode |= S_ISGID;
+            if (!cfg_.xattr_permissions || caps_.can_chown) (void)sys::chmod_fd(fd, mode & 07777);
+        }
+    }
     if (caps_.can_chown) {
         if (uid != self_uid_ || gid != self_gid_) LFS_CHECK(sys::chown_fd(fd, uid, gid));
     } else if (cfg_.xattr_permissions == 2) {
@@ -73,7 +81,7 @@ Status OverlayFs::apply_owner(int fd, mode_t mode, const Caller& c, dev_t rdev) 
 // Creates name in parent through make(dirfd, name) -> fd of the new object,
 // replacing an upper whiteout if there is one, and enters the new node.
 template <class Make>
-Result<Entry> OverlayFs::create_object(Node* parent, const char* name, mode_t mode, const Caller& c,
+Result<Entry> OverlayFs::create_object(Node* parent, const char* name, mode_t mode, const Caller* c,
                                        Make&& make, Fd* io_fd, dev_t rdev) {
     LFS_CHECK(check_new_name(name));
     int pu = LFS_TRY(upper_dir_of(parent));
@@ -102,7 +110,7 @@ Result<Entry> OverlayFs::create_object(Node* parent, const char* name, mode_t mo
                   ? LFS_TRY(sys::open_at(where, where_dir_name, O_PATH | O_NOFOLLOW))
                   : std::move(*made);
     if (S_ISREG(mode) && io_fd) *io_fd = std::move(*made);
-    LFS_CHECK(undo(apply_owner(meta.get(), mode, c, rdev)));
+    if (c) LFS_CHECK(undo(apply_owner(meta.get(), mode, *c, rdev, pu)));
     if (opaque) LFS_CHECK(undo(set_opaque(meta.get())));
     if (!tmp.empty()) {
         // Swap in over the 0/0 whiteout; a directory cannot replace it, so exchange.
@@ -121,8 +129,10 @@ Result<Entry> OverlayFs::create_object(Node* parent, const char* name, mode_t mo
 
 Result<Entry> OverlayFs::mknod(Node* parent, const char* name, mode_t mode, dev_t rdev,
                                const Caller& c) {
+    // A 0/0 device is how the upper layer spells a whiteout: users may not make one.
+    if (whiteout::is_whiteout_device(mode, rdev)) return err(EPERM, "mknod");
     return create_object(
-        parent, name, mode, c,
+        parent, name, mode, &c,
         [&](int dir, const char* n) -> Result<Fd> {
             auto made = sys::mknod_at(dir, n, mode, rdev);
             if (!made && made.err() == EPERM && cfg_.xattr_permissions == 2 &&
@@ -139,7 +149,7 @@ Result<Entry> OverlayFs::mknod(Node* parent, const char* name, mode_t mode, dev_
 
 Result<Entry> OverlayFs::mkdir(Node* parent, const char* name, mode_t mode, const Caller& c) {
     return create_object(
-        parent, name, S_IFDIR | (mode & 07777), c,
+        parent, name, S_IFDIR | (mode & 07777), &c,
         [&](int dir, const char* n) -> Result<Fd> {
             LFS_CHECK(sys::mkdir_at(dir, n, mode & 07777));
             return open_dir(dir, n);
@@ -151,7 +161,7 @@ Result<Entry> OverlayFs::symlink(const char* target, Node* parent, const char* n
                                  const Caller& c) {
     if (std::string_view(target).size() >= PATH_MAX) return err(ENAMETOOLONG, "symlink");
     return create_object(
-        parent, name, S_IFLNK | 0777, c,
+        parent, name, S_IFLNK | 0777, &c,
         [&](int dir, const char* n) -> Result<Fd> {
             LFS_CHECK(sys::symlink_at(target, dir, n));
             return sys::open_at(dir, n, O_PATH | O_NOFOLLOW);
@@ -165,7 +175,7 @@ Result<std::pair<Entry, Fd>> OverlayFs::create(Node* parent, const char* name, m
     int oflags = (flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC)) | O_CREAT | O_EXCL;
     if ((oflags & O_ACCMODE) == O_RDONLY) oflags = (oflags & ~O_ACCMODE) | O_RDWR;
     auto e = LFS_TRY(create_object(
-        parent, name, S_IFREG | (mode & 07777), c,
+        parent, name, S_IFREG | (mode & 07777), &c,
         [&](int dir, const char* n) { return sys::open_at(dir, n, oflags, mode & 07777); }, &io,
         0));
     return std::pair<Entry, Fd>{e, std::move(io)};
@@ -175,7 +185,7 @@ Result<Entry> OverlayFs::link(Node* n, Node* parent, const char* name) {
     if (n->is_dir()) return err(EPERM, "link");
     LFS_CHECK(copy_up(n));
     auto e = create_object(
-        parent, name, n->type, Caller{self_uid_, self_gid_, 0, {}},
+        parent, name, n->type, nullptr,  // a new name, not a new file: owner stays
         [&](int dir, const char* nm) -> Result<Fd> {
             // Through /proc so it needs no CAP_DAC_READ_SEARCH (AT_EMPTY_PATH would).
             if (::linkat(AT_FDCWD, sys::proc_path(n->upper.load()).c_str(), dir, nm,
@@ -185,7 +195,10 @@ Result<Entry> OverlayFs::link(Node* n, Node* parent, const char* name) {
         },
         nullptr, 0);
     if (!e) return e;
-    adjust_nlink(n->upper.load(), +1);
+    {
+        std::unique_lock lk(ns_);
+        adjust_nlink(n->upper.load(), +1);
+    }
     auto st = getattr(n);  // the reply carries the count, so count first
     if (!st) {
         forget(e->node, 1);
@@ -195,12 +208,39 @@ Result<Entry> OverlayFs::link(Node* n, Node* parent, const char* name) {
     return e;
 }
 
-void OverlayFs::detach(const Child& c) {
+void OverlayFs::detach(Node* parent, const std::string& name, const Child& c) {
     auto node = table_.find({c.st.st_dev, c.st.st_ino});
     if (!node) return;
     if (node->is_dir() || c.st.st_nlink <= 1 || c.top != 0) {
         node->unlinked = true;
         table_.drop_keys(node.get());
+        return;
+    }
+    // A hard link lost this name: later copy-ups must go to one it still has.
+    std::lock_guard g(node->loc_mutex);
+    if (node->parent.get() != parent || node->name != name) return;
+    while (!node->aliases.empty()) {
+        auto [p, n] = node->aliases.back();
+        node->aliases.pop_back();
+        if (auto alive = p.lock()) {
+            node->parent = std::move(alive);
+            node->name = n;
+            return;
+        }
+    }
+}
+
+// After a directory moved (copied up whole and made opaque where needed), nothing
+// below it merges with lower layers any more.
+void OverlayFs::settle_subtree(Node* dir) {
+    for (auto& n : table_.all()) {
+        if (!n->is_dir() || n->lower_dirs.empty()) continue;
+        for (auto p = n->location().first; p; p = p->location().first) {
+            if (p.get() != dir) continue;
+            n->lower_dirs.clear();
+            n->merged = false;
+            break;
+        }
     }
 }
 
@@ -236,7 +276,7 @@ Status OverlayFs::unlink(Node* parent, const char* name) {
         LFS_CHECK(sys::unlink_at(pu, name, 0));
     }
     if (c.top == 0 && c.st.st_nlink > 1) adjust_nlink(c.fd.get(), -1);
-    detach(c);
+    detach(parent, name, c);
     return {};
 }
 
@@ -253,7 +293,10 @@ Status OverlayFs::rmdir(Node* parent, const char* name) {
         std::string tmp = temp_name();
         if (c.lower_exists && caps_.kernel_whiteouts) {
             LFS_CHECK(sys::mknod_at(work_, tmp.c_str(), S_IFCHR | 0000, 0));
-            LFS_CHECK(sys::rename_at(work_, tmp.c_str(), pu, name, RENAME_EXCHANGE));
+            if (auto r = sys::rename_at(work_, tmp.c_str(), pu, name, RENAME_EXCHANGE); !r) {
+                (void)sys::unlink_at(work_, tmp.c_str(), 0);
+                return r;
+            }
         } else {
             LFS_CHECK(sys::rename_at(pu, name, work_, tmp.c_str()));
             if (c.lower_exists) LFS_CHECK(make_whiteout(pu, name));
@@ -262,7 +305,7 @@ Status OverlayFs::rmdir(Node* parent, const char* name) {
     } else {
         LFS_CHECK(make_whiteout(pu, name));
     }
-    detach(c);
+    detach(parent, name, c);
     return {};
 }
 
@@ -309,13 +352,13 @@ Status OverlayFs::rename(Node* p1, const char* n1, Node* p2, const char* n2, uns
         if (sdir && (t.lower_exists || t.upper_whiteout)) LFS_CHECK(set_opaque(s.fd.get()));
         if (tdir && (s.lower_exists || s.upper_whiteout)) LFS_CHECK(set_opaque(t.fd.get()));
         auto t_node = table_.find({t.st.st_dev, t.st.st_ino});
-        if (s_node) {
-            s_node->lower_dirs.clear();
-            s_node->move_to(p2->shared_from_this(), n2);
-        }
-        if (t_node) {
-            t_node->lower_dirs.clear();
-            t_node->move_to(p1->shared_from_this(), n1);
+        for (auto& [node, p, n] : {std::tuple{s_node, p2, n2}, std::tuple{t_node, p1, n1}}) {
+            if (!node) continue;
+            node->move_to(p->shared_from_this(), n);
+            if (!node->is_dir()) continue;
+            node->lower_dirs.clear();
+            node->merged = false;
+            settle_subtree(node.get());
         }
         return {};
     }
@@ -349,11 +392,15 @@ Status OverlayFs::rename(Node* p1, const char* n1, Node* p2, const char* n2, uns
     if (sdir && (t.lower_exists || t.upper_whiteout)) LFS_CHECK(set_opaque(s.fd.get()));
     if (t.exists) {
         if (t.top == 0 && S_ISREG(t.st.st_mode) && t.st.st_nlink > 1) adjust_nlink(t.fd.get(), -1);
-        detach(t);
+        detach(p2, n2, t);
     }
     if (s_node) {
-        if (sdir) s_node->lower_dirs.clear();
         s_node->move_to(p2->shared_from_this(), n2);
+        if (sdir) {
+            s_node->lower_dirs.clear();
+            s_node->merged = false;
+            settle_subtree(s_node.get());
+        }
     }
     return {};
 }

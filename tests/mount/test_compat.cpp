@@ -147,3 +147,21 @@ TEST_CASE("a rootless daemon keeps the devices root makes in override_stat") {
     CHECK(lstat_of(s.mnt + "/f").st_uid == 42);
     CHECK(lstat_of(s.upper + "/f").st_uid != 42);  // the real owner stays the daemon's user
 }
+
+TEST_CASE("allow_other alone still checks permissions for other users") {
+    if (run({"id", "layerfs-test"}).status != 0) {
+        WARN("no user layerfs-test (scripts/test.sh creates it): skipped");
+        return;
+    }
+    Stack s(1);
+    ::chmod(s.tmp.path().c_str(), 0755);
+    write_file(s.lower(0) + "/secret", "s", 0600);
+    Mount m(Backend::Layerfs, s.lowers, s.upper, s.work, s.mnt, "allow_other");
+    REQUIRE_MOUNTED(m);
+    auto as_user = [&](const std::string& cmd) {
+        return run({"runuser", "-u", "layerfs-test", "--", "sh", "-c", cmd}).status;
+    };
+    CHECK(as_user("cat " + m / "secret") != 0);
+    CHECK(as_user("echo x > " + m / "secret") != 0);
+    CHECK(read_file(m / "secret") == "s");
+}

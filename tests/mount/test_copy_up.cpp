@@ -2,6 +2,7 @@
 #include <sys/file.h>
 #include <sys/xattr.h>
 
+#include <cstring>
 #include <set>
 
 #include "tests/mount/mount_helpers.hpp"
@@ -225,4 +226,57 @@ TEST_CASE("flock and POSIX locks work on copied-up and lower files") {
     CHECK(::fcntl(a, F_SETLK, &fl) == 0);
     ::close(a);
     ::close(b);
+}
+
+TEST_CASE("a hard link pinned by one name, its other directory forgotten, copies up in place") {
+    Stack s(1);
+    write_file(s.lower(0) + "/A/f", "v1");
+    write_file(s.lower(0) + "/A/h", "h");
+    make_dir(s.lower(0) + "/B");
+    REQUIRE(::link((s.lower(0) + "/A/f").c_str(), (s.lower(0) + "/B/g").c_str()) == 0);
+    Mount m(Backend::Layerfs, s.lowers, s.upper, s.work, s.mnt);
+    REQUIRE_MOUNTED(m);
+    lstat_of(m / "A/f");
+    lstat_of(m / "B/g");
+    int fd = ::open((m / "B/g").c_str(), O_RDONLY);
+    REQUIRE(fd >= 0);
+    write_file("/proc/sys/vm/drop_caches", "2");  // the kernel forgets A, not B/g
+    REQUIRE(::unlink((m / "A/h").c_str()) == 0);
+    append(m / "B/g", "+");
+    CHECK(read_file(m / "A/f") == "v1+");
+    write_file(m / "A/new", "n");
+    CHECK(read_file(m / "A/new") == "n");
+    ::close(fd);
+}
+
+TEST_CASE("copy-up keeps file capabilities") {
+    Stack s(1);
+    write_file(s.lower(0) + "/ping", "elf", 0755);
+    // struct vfs_cap_data, revision 2, effective, permitted = CAP_NET_RAW.
+    const unsigned char cap[20] = {0x01, 0, 0, 0x02, 0, 0x20, 0, 0, 0, 0,
+                                   0,    0, 0, 0,    0, 0,    0, 0, 0, 0};
+    set_xattr(s.lower(0) + "/ping", "security.capability",
+              std::string_view(reinterpret_cast<const char*>(cap), sizeof cap));
+    Mount m(Backend::Layerfs, s.lowers, s.upper, s.work, s.mnt);
+    REQUIRE_MOUNTED(m);
+    REQUIRE(::utimensat(AT_FDCWD, (m / "ping").c_str(), nullptr, 0) == 0);  // copy-up
+    REQUIRE(exists(s.upper + "/ping"));
+    char buf[64];
+    CHECK(::getxattr((m / "ping").c_str(), "security.capability", buf, sizeof buf) == 20);
+    CHECK(std::memcmp(buf, cap, sizeof cap) == 0);
+}
+
+TEST_CASE("a file opened before another opener copies it up reads the new data") {
+    Stack s(1);
+    write_file(s.lower(0) + "/f", "old");
+    Mount m(Backend::Layerfs, s.lowers, s.upper, s.work, s.mnt);
+    REQUIRE_MOUNTED(m);
+    int fd = ::open((m / "f").c_str(), O_RDONLY);
+    REQUIRE(fd >= 0);
+    write_file(m / "f", "new");
+    write_file("/proc/sys/vm/drop_caches", "3");
+    char buf[8] = {};
+    CHECK(::pread(fd, buf, sizeof buf, 0) == 3);
+    CHECK(std::string(buf) == "new");
+    ::close(fd);
 }

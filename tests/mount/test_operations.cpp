@@ -230,3 +230,53 @@ TEST_CASE("without an upper dir the mount is read-only") {
     CHECK(err_of(::unlink((m / "f").c_str())) == EROFS);
     CHECK(err_of(::chmod((m / "f").c_str(), 0600)) == EROFS);
 }
+
+TEST_CASE("mknod of a 0/0 character device is refused: that is a whiteout") {
+    Mounted t;
+    REQUIRE_MOUNTED(*t.m);
+    CHECK(err_of(::mknod((t / "other").c_str(), S_IFCHR | 0600, makedev(0, 0))) == EEXIST);
+    CHECK(err_of(::mknod((t / "wh").c_str(), S_IFCHR | 0600, makedev(0, 0))) == EPERM);
+    CHECK_FALSE(exists(t.s.upper + "/wh"));
+}
+
+TEST_CASE("new entries in a set-group-ID directory take its group") {
+    Mounted t;
+    REQUIRE_MOUNTED(*t.m);
+    REQUIRE(::mkdir((t / "sg").c_str(), 0777) == 0);
+    REQUIRE(::chown((t / "sg").c_str(), 0, 4242) == 0);
+    REQUIRE(::chmod((t / "sg").c_str(), 02777) == 0);
+    write_file(t / "sg/f", "f");
+    REQUIRE(::mkdir((t / "sg/d").c_str(), 0755) == 0);
+    CHECK(lstat_of(t / "sg/f").st_gid == 4242);
+    CHECK(lstat_of(t / "sg/d").st_gid == 4242);
+    CHECK((lstat_of(t / "sg/d").st_mode & S_ISGID) != 0);
+}
+
+TEST_CASE(
+    "after a directory moves, deleting inside it writes no whiteout for paths that never were") {
+    Mounted t;
+    REQUIRE_MOUNTED(*t.m);
+    lstat_of(t / "dir/sub/deep");  // the kernel knows the subtree before the move
+    REQUIRE(::rename((t / "dir").c_str(), (t / "moved").c_str()) == 0);
+    REQUIRE(::unlink((t / "moved/sub/deep").c_str()) == 0);
+    CHECK_FALSE(exists(t / "moved/sub/deep"));
+    auto up = logical_upper(t.s.upper);
+    CHECK(up.count("/moved/sub/deep") == 0);
+    CHECK(up["/dir"] == "whiteout");
+}
+
+TEST_CASE("an upper directory over a lower file: rmdir leaves a whiteout") {
+    Stack s(1);
+    write_file(s.lower(0) + "/x", "file below");
+    make_dir(s.upper + "/x");  // as another tool may have written it
+    {
+        Mount m(Backend::Layerfs, s.lowers, s.upper, s.work, s.mnt);
+        REQUIRE_MOUNTED(m);
+        CHECK(S_ISDIR(lstat_of(m / "x").st_mode));
+        REQUIRE(::rmdir((m / "x").c_str()) == 0);
+        CHECK_FALSE(exists(m / "x"));
+    }
+    Mount m(Backend::Layerfs, s.lowers, s.upper, s.work, s.mnt);
+    REQUIRE_MOUNTED(m);
+    CHECK_FALSE(exists(m / "x"));
+}
