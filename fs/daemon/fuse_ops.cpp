@@ -517,5 +517,12 @@ const fuse_lowlevel_ops& fuse_operations() {
 void set_cache_timeout(double seconds) {
     g_timeout = seconds;
 }
+double cache_timeout() {
+    return g_timeout;
+}
+
+uint64_t make_file_handle(Node* n, int fd, int flags) {
+    return reinterpret_cast<uint64_t>(new_handle(n, Fd(fd), flags));
+}
 
 }  // namespace layerfs

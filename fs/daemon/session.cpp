@@ -88,6 +88,13 @@ int run_mount(const MountConfig& cfg) {
         fuse_remove_signal_handlers(se.get());
         return 1;
     }
+    // Same fd, our io in front of it: libfuse keeps unmounting it as it mounted it.
+    if (fuse_session_custom_io(se.get(), &kRawIo, fuse_session_fd(se.get())) != 0) {
+        spdlog::error("cannot set up the FUSE request io");
+        fuse_session_unmount(se.get());
+        fuse_remove_signal_handlers(se.get());
+        return 1;
+    }
     fuse_daemonize(cfg.foreground ? 1 : 0);
 
     int rc;

@@ -73,6 +73,8 @@ class OverlayFs {
     Result<Entry> link(Node* n, Node* parent, const char* name);
     Result<std::pair<Entry, Fd>> create(Node* parent, const char* name, mode_t mode, int flags,
                                         const Caller& c);
+    // O_TMPFILE: an unnamed file in parent's upper dir; link() may name it later.
+    Result<std::pair<Entry, Fd>> tmpfile(Node* parent, mode_t mode, int flags, const Caller& c);
     Status unlink(Node* parent, const char* name);
     Status rmdir(Node* parent, const char* name);
     Status rename(Node* p1, const char* n1, Node* p2, const char* n2, unsigned flags);

@@ -181,6 +181,25 @@ Result<std::pair<Entry, Fd>> OverlayFs::create(Node* parent, const char* name, m
     return std::pair<Entry, Fd>{e, std::move(io)};
 }
 
+Result<std::pair<Entry, Fd>> OverlayFs::tmpfile(Node* parent, mode_t mode, int flags,
+                                                const Caller& c) {
+    int pu = LFS_TRY(upper_dir_of(parent));
+    int oflags = (flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_ACCMODE)) | O_TMPFILE;
+    oflags |= (flags & O_ACCMODE) == O_RDONLY ? O_RDWR : (flags & O_ACCMODE);
+    auto io = LFS_TRY(sys::open_at(pu, ".", oflags, mode & 07777));
+    auto meta = LFS_TRY(sys::reopen(io.get(), O_PATH));
+    LFS_CHECK(apply_owner(meta.get(), S_IFREG | (mode & 07777), c, 0, pu));
+    Child nc;
+    nc.exists = true;
+    nc.top = 0;
+    nc.st = LFS_TRY(sys::stat_fd(meta.get()));
+    nc.fd = std::move(meta);
+    auto e = LFS_TRY(enter(parent, "", std::move(nc)));
+    e.node->unlinked = true;  // until link() gives it a name
+    e.attr.st_nlink = 0;
+    return std::pair<Entry, Fd>{e, std::move(io)};
+}
+
 Result<Entry> OverlayFs::link(Node* n, Node* parent, const char* name) {
     if (n->is_dir()) return err(EPERM, "link");
     LFS_CHECK(copy_up(n));
@@ -198,6 +217,7 @@ Result<Entry> OverlayFs::link(Node* n, Node* parent, const char* name) {
     {
         std::unique_lock lk(ns_);
         adjust_nlink(n->upper.load(), +1);
+        if (n->unlinked.exchange(false)) n->move_to(parent->shared_from_this(), name);
     }
     auto st = getattr(n);  // the reply carries the count, so count first
     if (!st) {

@@ -42,14 +42,21 @@ TEST_CASE("create and open: O_EXCL, O_APPEND, O_TMPFILE") {
     append(t / "file", "+b");
     CHECK(read_file(t / "file") == "bottom+a+b");
 
+    // O_TMPFILE: unnamed, nlink 0, and linkat() can name it later.
     int fd = ::open((t / "dir").c_str(), O_TMPFILE | O_RDWR, 0600);
-    if (fd < 0) {
-        // FUSE gained O_TMPFILE only in Linux 6.x with libfuse >= 3.17.
-        CHECK(errno == EOPNOTSUPP);
-    } else {
-        CHECK(::write(fd, "tmp", 3) == 3);
-        ::close(fd);
-    }
+    REQUIRE(fd >= 0);
+    CHECK(::write(fd, "tmp", 3) == 3);
+    struct stat st;
+    REQUIRE(::fstat(fd, &st) == 0);
+    CHECK(st.st_nlink == 0);
+    CHECK(S_ISREG(st.st_mode));
+    const std::string proc = "/proc/self/fd/" + std::to_string(fd);
+    REQUIRE(::linkat(AT_FDCWD, proc.c_str(), AT_FDCWD, (t / "dir/named").c_str(),
+                     AT_SYMLINK_FOLLOW) == 0);
+    ::close(fd);
+    CHECK(read_file(t / "dir/named") == "tmp");
+    CHECK(lstat_of(t / "dir/named").st_nlink == 1);
+    CHECK(read_file(t.s.upper + "/dir/named") == "tmp");
     CHECK((lstat_of(t / "new").st_mode & 0777) == (0644 & ~0022));
 }
 
