@@ -33,6 +33,11 @@ void change(const std::string& m) {
     REQUIRE(::symlink("passwd", (m + "/etc/pw").c_str()) == 0);
 }
 
+// Exit status of a shell command run as the ordinary test user.
+int as_user(const std::string& cmd) {
+    return run({"runuser", "-u", "layerfs-test", "--", "sh", "-c", cmd}).status;
+}
+
 }  // namespace
 
 // One back end writes an upper dir, another mounts it: both must show one tree.
@@ -98,9 +103,6 @@ TEST_CASE("allow_other with default_permissions: other users get exactly their r
     write_file(s.lower(0) + "/secret", "s", 0600);
     Mount m(Backend::Layerfs, s.lowers, s.upper, s.work, s.mnt, "allow_other,default_permissions");
     REQUIRE_MOUNTED(m);
-    auto as_user = [&](const std::string& cmd) {
-        return run({"runuser", "-u", "layerfs-test", "--", "sh", "-c", cmd}).status;
-    };
     CHECK(as_user("cat " + m / "public") == 0);
     CHECK(as_user("cat " + m / "secret") != 0);
     CHECK(as_user("echo x >> " + m / "public") != 0);
@@ -158,9 +160,6 @@ TEST_CASE("allow_other alone still checks permissions for other users") {
     write_file(s.lower(0) + "/secret", "s", 0600);
     Mount m(Backend::Layerfs, s.lowers, s.upper, s.work, s.mnt, "allow_other");
     REQUIRE_MOUNTED(m);
-    auto as_user = [&](const std::string& cmd) {
-        return run({"runuser", "-u", "layerfs-test", "--", "sh", "-c", cmd}).status;
-    };
     CHECK(as_user("cat " + m / "secret") != 0);
     CHECK(as_user("echo x > " + m / "secret") != 0);
     CHECK(read_file(m / "secret") == "s");
