@@ -143,10 +143,6 @@ class NodeTable {
             if (auto n = w.lock()) out.push_back(std::move(n));
         return out;
     }
-    size_t size() {
-        std::lock_guard g(m_);
-        return live_.size();
-    }
 
   private:
     struct KeyHash {

@@ -59,7 +59,6 @@ class OverlayFs {
     const MountConfig& config() const { return cfg_; }
     const Caps& caps() const { return caps_; }
     bool read_only() const { return upper_root_ < 0 || cfg_.read_only; }
-    size_t live_nodes() { return table_.size(); }
 
     Result<Entry> lookup(Node* parent, const char* name);
     void forget(Node* n, uint64_t count);
