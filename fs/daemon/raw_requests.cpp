@@ -66,10 +66,12 @@ void answer_tmpfile(int fd, OverlayFs& fs, const fuse_in_header& in, const fuse_
     reply(fd, in.unique, 0, &body, sizeof body);
 }
 
+// Both calls keep read(2)'s contract, -1 and errno, which libfuse reads to tell an
+// interrupted request (ENOENT) and an unmount (ENODEV) from a real failure.
 ssize_t raw_read(int fd, void* buf, size_t len, void* userdata) {
     for (;;) {
         ssize_t n = ::read(fd, buf, len);
-        if (n < ssize_t(sizeof(fuse_in_header) + sizeof(fuse_create_in))) return n < 0 ? -errno : n;
+        if (n < ssize_t(sizeof(fuse_in_header) + sizeof(fuse_create_in))) return n;
         fuse_in_header in;
         std::memcpy(&in, buf, sizeof in);
         if (in.opcode != FUSE_TMPFILE) return n;
@@ -84,8 +86,7 @@ ssize_t raw_read(int fd, void* buf, size_t len, void* userdata) {
 }
 
 ssize_t raw_writev(int fd, iovec* iov, int count, void*) {
-    ssize_t n = ::writev(fd, iov, count);
-    return n < 0 ? -errno : n;
+    return ::writev(fd, iov, count);
 }
 
 }  // namespace

@@ -138,6 +138,29 @@ TEST_CASE("SIGTERM unmounts cleanly and -f stays in the foreground") {
     CHECK(wait_unmounted(s.mnt));
 }
 
+TEST_CASE("a foreground daemon exits 0 when unmounted with fusermount3 -u") {
+    Stack s(1);
+    Unmount guard{s.mnt};
+    pid_t pid = ::fork();
+    if (pid == 0) {
+        std::string bin = layerfs_bin();
+        ::execl(bin.c_str(), bin.c_str(), "mount", "-f", "-o", opts(s).c_str(), s.mnt.c_str(),
+                nullptr);
+        ::_exit(127);
+    }
+    bool up = false;
+    for (int i = 0; i < 100 && !up; ++i) {
+        up = is_mounted(s.mnt);
+        if (!up) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    REQUIRE(up);
+    CHECK(run({"fusermount3", "-u", s.mnt}).status == 0);
+    int st = 0;
+    ::waitpid(pid, &st, 0);
+    CHECK(WIFEXITED(st));
+    CHECK(WEXITSTATUS(st) == 0);
+}
+
 TEST_CASE("volatile leaves a marker and a later mount after a crash warns") {
     Stack s(1);
     Unmount guard{s.mnt};
