@@ -4,11 +4,13 @@
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
+#include <cstdio>
 #include <cstring>
 #include <string>
 #include <vector>
 
 #include "cli/mount_command.hpp"
+#include "cli/store_commands.hpp"
 #include "cli/version.hpp"
 
 int main(int argc, char** argv) {
@@ -28,11 +30,25 @@ int main(int argc, char** argv) {
     mount->prefix_command();  // everything after `mount` is the fuse-overlayfs command line
     mount->set_help_flag();
     mount->footer(layerfs::cli::kMountUsage);
+
+    layerfs::cli::GlobalOptions global;
+    app.add_option("--root", global.root,
+                   "the store (default: $LAYERFS_ROOT, /var/lib/layerfs as root, "
+                   "$XDG_DATA_HOME/layerfs otherwise)");
+    bool verbose = false;
+    app.add_flag("-v,--verbose", verbose, "debug logging");
+    app.parse_complete_callback([&] {
+        if (verbose) spdlog::set_level(spdlog::level::debug);
+    });
+    layerfs::cli::add_store_commands(app, global);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
         int rc = app.exit(e);
         return rc == 0 ? 0 : 2;
+    } catch (const std::exception& e) {  // store::Failure: a message for the user
+        std::fprintf(stderr, "layerfs: %s\n", e.what());
+        return 1;
     }
     if (*mount) return layerfs::cli::mount_main(mount->remaining());
     return 2;

@@ -2,6 +2,8 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/file.h>
 #include <sys/syscall.h>
 #include <sys/xattr.h>
 
@@ -26,6 +28,19 @@ Result<Fd> open_at(int dir, const char* name, int flags, mode_t mode) {
     int fd = ::openat(dir, name, flags | O_CLOEXEC, mode);
     if (fd < 0) return errno_error("openat");
     return Fd(fd);
+}
+
+Result<Fd> open_beneath(int dir, const char* path, int flags, mode_t mode) {
+    struct open_how how {};
+    how.flags = static_cast<uint64_t>(flags | O_CLOEXEC);
+    how.mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0;
+    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+    long fd;
+    do
+        fd = ::syscall(SYS_openat2, dir, path, &how, sizeof how);
+    while (fd < 0 && errno == EAGAIN);  // a concurrent rename elsewhere: retry
+    if (fd < 0) return errno_error("openat2");
+    return Fd(static_cast<int>(fd));
 }
 
 Result<Fd> reopen(int fd, int flags) {
@@ -103,6 +118,59 @@ Status utimens_fd(int fd, const struct timespec times[2]) {
 
 Status truncate_fd(int fd, off_t size) {
     return check(::truncate(proc_path(fd).c_str(), size), "truncate");
+}
+
+Status fsync_fd(int fd) {
+    return check(::fsync(fd), "fsync");
+}
+
+Status syncfs_fd(int fd) {
+    return check(::syncfs(fd), "syncfs");
+}
+
+Status lock_fd(int fd, int how) {
+    int r;
+    do
+        r = ::flock(fd, how);
+    while (r < 0 && errno == EINTR);
+    return check(r, "flock");
+}
+
+Status write_all(int fd, const void* buf, size_t n) {
+    auto* p = static_cast<const char*>(buf);
+    while (n) {
+        ssize_t w = ::write(fd, p, n);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            return errno_error("write");
+        }
+        p += w;
+        n -= static_cast<size_t>(w);
+    }
+    return {};
+}
+
+Status pwrite_all(int fd, const void* buf, size_t n, off_t off) {
+    auto* p = static_cast<const char*>(buf);
+    while (n) {
+        ssize_t w = ::pwrite(fd, p, n, off);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            return errno_error("pwrite");
+        }
+        p += w;
+        n -= static_cast<size_t>(w);
+        off += w;
+    }
+    return {};
+}
+
+Result<size_t> read_some(int fd, void* buf, size_t n) {
+    for (;;) {
+        ssize_t r = ::read(fd, buf, n);
+        if (r >= 0) return static_cast<size_t>(r);
+        if (errno != EINTR) return errno_error("read");
+    }
 }
 
 Result<std::string> getxattr_fd(int fd, const char* name) {

@@ -18,6 +18,9 @@ namespace layerfs::sys {
 std::string proc_path(int fd);
 
 Result<Fd> open_at(int dir, const char* name, int flags, mode_t mode = 0);
+// Open a relative path that must stay under `dir` and cross no symlink (openat2
+// RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS): ELOOP when a component is a symlink.
+Result<Fd> open_beneath(int dir, const char* path, int flags, mode_t mode = 0);
 // Reopen an O_PATH fd with real access flags.
 Result<Fd> reopen(int fd, int flags);
 Result<struct stat> stat_at(int dir, const char* name);
@@ -35,6 +38,16 @@ Status chmod_fd(int fd, mode_t mode);
 Status chown_fd(int fd, uid_t uid, gid_t gid);
 Status utimens_fd(int fd, const struct timespec times[2]);
 Status truncate_fd(int fd, off_t size);
+Status fsync_fd(int fd);
+Status syncfs_fd(int fd);
+// flock(2): LOCK_EX or LOCK_SH, waiting.
+Status lock_fd(int fd, int how);
+
+// Whole-buffer I/O: short writes and EINTR are retried.
+Status write_all(int fd, const void* buf, size_t n);
+Status pwrite_all(int fd, const void* buf, size_t n, off_t off);
+// One read(2), retried on EINTR; 0 at end of file.
+Result<size_t> read_some(int fd, void* buf, size_t n);
 
 Result<std::string> getxattr_fd(int fd, const char* name);
 Status setxattr_fd(int fd, const char* name, std::string_view value, int flags = 0);

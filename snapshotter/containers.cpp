@@ -1,0 +1,68 @@
+#include "snapshotter/containers.hpp"
+
+#include <fcntl.h>
+
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "fs/sys/sys.hpp"
+#include "snapshotter/digest.hpp"
+#include "snapshotter/failure.hpp"
+
+namespace layerfs::store {
+
+using json = nlohmann::json;
+
+std::vector<ContainerRecord> list_containers(const Store& s) {
+    std::vector<ContainerRecord> out;
+    Fd dir = must(sys::open_at(s.fd(), "containers", O_RDONLY | O_DIRECTORY), "listing containers");
+    for (auto& e : must(sys::read_dir(dir.get()), "listing containers")) {
+        if (!is_sha256_hex(e.name)) continue;
+        auto f = sys::open_at(dir.get(), (e.name + "/state.json").c_str(), O_RDONLY);
+        if (!f) continue;  // being created or removed
+        std::string text(1 << 20, '\0');
+        size_t n =
+            must(sys::read_some(f->get(), text.data(), text.size()), "reading container " + e.name);
+        json j = json::parse(text.substr(0, n), nullptr, false);
+        if (!j.is_object()) fail("container " + e.name + ": malformed state.json");
+        ContainerRecord c{e.name, j.value("name", ""), j.value("image", ""), {}};
+        if (auto l = j.find("layers"); l != j.end() && l->is_array())
+            for (auto& d : *l)
+                if (d.is_string()) c.layers.push_back(d.get<std::string>());
+        out.push_back(std::move(c));
+    }
+    return out;
+}
+
+ContainerRecord create_container(Store& s, const Image& image, const std::string& name) {
+    std::random_device rd;
+    std::string seed;
+    for (int i = 0; i < 8; i++)
+        seed += std::to_string(rd());
+    ContainerRecord c{sha256_hex(seed), name, image.id, {}};
+    for (const auto& l : image.layers)
+        c.layers.push_back(l.diff_id);
+    if (c.name.empty()) c.name = c.id.substr(0, 12);
+    for (const auto& other : list_containers(s))
+        if (other.name == c.name) fail("container name '" + c.name + "' is already in use");
+    // Built in tmp/ and renamed in: a container directory is complete or absent.
+    Transaction txn(s);
+    std::string staged = "container";
+    must(sys::mkdir_at(txn.staging_fd(), staged.c_str(), 0700), "creating the container");
+    for (const char* d : {"upper", "work", "merged"})
+        must(sys::mkdir_at(txn.staging_fd(), (staged + "/" + d).c_str(), 0755),
+             "creating the container");
+    json state = {{"name", c.name}, {"image", c.id.empty() ? "" : image.id}, {"layers", c.layers}};
+    Fd dir = must(sys::open_at(txn.staging_fd(), staged.c_str(), O_RDONLY | O_DIRECTORY),
+                  "creating the container");
+    write_file_atomic(dir.get(), "state.json", state.dump(2) + "\n");
+    Fd containers =
+        must(sys::open_at(s.fd(), "containers", O_RDONLY | O_DIRECTORY), "creating the container");
+    must(sys::rename_at(txn.staging_fd(), staged.c_str(), containers.get(), c.id.c_str(),
+                        RENAME_NOREPLACE),
+         "creating the container");
+    must(sys::fsync_fd(containers.get()), "creating the container");
+    return c;
+}
+
+}  // namespace layerfs::store
