@@ -51,5 +51,5 @@ int main(int argc, char** argv) {
         return 1;
     }
     if (*mount) return layerfs::cli::mount_main(mount->remaining());
-    return 2;
+    return 0;  // the other commands ran in their callbacks
 }

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
+#include <algorithm>
 #include <memory>
 #include <unordered_map>
 #include <vector>
@@ -48,12 +49,16 @@ struct TarStream {
     archive* raw;
     int tee;
     Sha256 sha;
+    bool ended = false;
 
     la_ssize_t next(const void** out) {
         size_t size = 0;
         la_int64_t offset = 0;
         int r = archive_read_data_block(raw, out, &size, &offset);
-        if (r == ARCHIVE_EOF) return 0;
+        if (r == ARCHIVE_EOF) {
+            ended = true;
+            return 0;
+        }
         if (r != ARCHIVE_OK) return -1;
         sha.update(*out, size);
         if (tee >= 0 && !sys::write_all(tee, *out, size)) {
@@ -74,11 +79,13 @@ enum class Seen { Dir, ImplicitDir, File, Symlink, Whiteout };
 
 class Extractor {
   public:
-    Extractor(int root, const Identity& who, LayerStats& stats)
-        : root_(root), who_(who), stats_(stats) {}
+    Extractor(int root, const Identity& who, LayerStats& stats, const TarStream& stream)
+        : root_(root), who_(who), stats_(stats), stream_(stream) {}
 
     void member(archive* a, archive_entry* e);
     void finish();
+    // The tar stopped right after the last member's data (see regular()).
+    bool cut_short() const { return cut_short_; }
 
   private:
     struct PendingDir {
@@ -104,6 +111,8 @@ class Extractor {
     int root_;
     const Identity& who_;
     LayerStats& stats_;
+    const TarStream& stream_;
+    bool cut_short_ = false;
     std::string name_;  // the member being unpacked, for messages
     std::unordered_map<std::string, Seen> seen_;
     std::vector<PendingDir> dirs_;
@@ -284,11 +293,21 @@ void Extractor::regular(archive* a, archive_entry* e, int parent, const char* ba
     size_t size;
     la_int64_t offset;
     int r;
-    while ((r = archive_read_data_block(a, &buf, &size, &offset)) == ARCHIVE_OK)
-        must(sys::pwrite_all(fd.get(), buf, size, offset), "layer tar: writing " + name_);
-    if (r != ARCHIVE_EOF) refuse(archive_error_string(a) ? archive_error_string(a) : "read error");
-    // Sparse members end in a hole that no block covered.
     auto length = static_cast<off_t>(archive_entry_size(e));
+    off_t end = 0;
+    while ((r = archive_read_data_block(a, &buf, &size, &offset)) == ARCHIVE_OK) {
+        must(sys::pwrite_all(fd.get(), buf, size, offset), "layer tar: writing " + name_);
+        end = std::max<off_t>(end, offset + static_cast<off_t>(size));
+    }
+    if (r != ARCHIVE_EOF) {
+        // umoci (Go) writes tars that end right after the last member's data,
+        // with neither block padding nor end marker; umoci and docker accept
+        // them. Only a member whose data is all there is let through.
+        if (!(stream_.ended && end == length && !archive_entry_sparse_count(e)))
+            refuse(archive_error_string(a) ? archive_error_string(a) : "read error");
+        cut_short_ = true;
+    }
+    // Sparse members end in a hole that no block covered.
     must(sys::truncate_fd(fd.get(), length), "layer tar: writing " + name_);
     stats_.content_size += static_cast<uint64_t>(length);
     apply_metadata(fd.get(), e, S_IFREG);
@@ -392,7 +411,7 @@ LayerStats unpack_layer(int in_fd, int dest, const Identity& who, const Progress
         fail(std::string("layer blob: ") + archive_error_string(raw.get()));
 
     TarStream stream{raw.get(), tee, {}};
-    Extractor x(dest, who, stats);
+    Extractor x(dest, who, stats, stream);
     if (r == ARCHIVE_OK) {
         ArchivePtr tar(archive_read_new(), archive_read_free);
         archive_read_support_format_tar(tar.get());
@@ -403,6 +422,7 @@ LayerStats unpack_layer(int in_fd, int dest, const Identity& who, const Progress
             if (r != ARCHIVE_OK && r != ARCHIVE_WARN)
                 fail(std::string("layer tar: malformed: ") + archive_error_string(tar.get()));
             x.member(tar.get(), e);
+            if (x.cut_short()) break;
         }
         // The diff_id covers the whole tar, padding after the end marker included.
         const void* rest;
