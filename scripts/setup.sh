@@ -8,7 +8,8 @@ packages=(
   build-essential cmake pkg-config clang-format
   libfuse3-dev fuse3 libxxhash-dev libssl-dev libspdlog-dev catch2
   libarchive-dev nlohmann-json3-dev libcli11-dev
-  fuse-overlayfs attr kmod util-linux passwd
+  fuse-overlayfs attr kmod util-linux passwd busybox-static zstd
+  umoci skopeo podman
 )
 missing=()
 for p in "${packages[@]}"; do

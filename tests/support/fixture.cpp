@@ -8,9 +8,11 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -209,6 +211,19 @@ Stack::Stack(int nlowers, std::string_view tag) {
     make_dir(upper);
     make_dir(work);
     make_dir(mnt);
+}
+
+}  // namespace layerfs::test
+
+namespace layerfs::test {
+
+std::vector<std::string> list_dir(const std::string& path) {
+    std::vector<std::string> out;
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(path, ec))
+        out.push_back(e.path().filename());
+    std::sort(out.begin(), out.end());
+    return out;
 }
 
 }  // namespace layerfs::test

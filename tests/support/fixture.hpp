@@ -41,6 +41,8 @@ std::string read_file(const std::string& path);
 bool exists(const std::string& path);
 struct stat lstat_of(const std::string& path);
 bool is_mounted(const std::string& path);
+// Names in a directory, sorted, without "." and ".."; empty when it is missing.
+std::vector<std::string> list_dir(const std::string& path);
 
 enum class Backend { Layerfs, Kernel, FuseOverlayfs };
 const char* backend_name(Backend b);

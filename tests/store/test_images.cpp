@@ -1,0 +1,72 @@
+// images, tag, rmi, prune, inspect, history on the built-in image and small imports.
+#include <catch2/catch.hpp>
+
+#include "tests/store/store_helpers.hpp"
+
+using namespace layerfs::test;
+
+namespace {
+
+std::string id_of(const TestStore& s, const std::string& image) {
+    auto r = s.lf({"images", "-q", "--no-trunc"});
+    REQUIRE(r.status == 0);
+    auto i = s.lf({"inspect", image});
+    REQUIRE(i.status == 0);
+    auto pos = i.output.find("\"Id\": \"sha256:");
+    REQUIRE(pos != std::string::npos);
+    return i.output.substr(pos + 14, 64);
+}
+
+}  // namespace
+
+TEST_CASE("the built-in busybox image is made on first use and is reproducible", "[images]") {
+    TestStore a, b;
+    auto empty = a.lf({"images"});
+    REQUIRE(empty.status == 0);
+    CHECK(empty.output.find("busybox") == std::string::npos);
+    std::string id = id_of(a, "busybox");
+    CHECK(id == id_of(b, "busybox:latest"));
+    auto list = a.lf({"images"});
+    CHECK(list.output.find("busybox") != std::string::npos);
+    CHECK(list.output.find(id.substr(0, 12)) != std::string::npos);
+    auto hist = a.lf({"history", "busybox"});
+    REQUIRE(hist.status == 0);
+    CHECK(hist.output.find("busybox-static") != std::string::npos);
+}
+
+TEST_CASE("tag, id prefixes and rmi behave like docker", "[images]") {
+    TestStore s;
+    std::string id = id_of(s, "busybox");
+    REQUIRE(s.lf({"tag", id.substr(0, 6), "other/name:v1"}).status == 0);
+    auto list = s.lf({"images"});
+    CHECK(list.output.find("other/name") != std::string::npos);
+
+    auto refused = s.lf({"rmi", id.substr(0, 12)});
+    CHECK(refused.status != 0);
+    CHECK(refused.output.find("several names") != std::string::npos);
+
+    auto untag = s.lf({"rmi", "other/name:v1"});
+    REQUIRE(untag.status == 0);
+    CHECK(untag.output.find("Untagged: other/name:v1") != std::string::npos);
+    CHECK(s.lf({"inspect", id}).status == 0);
+
+    auto gone = s.lf({"rmi", "busybox"});
+    REQUIRE(gone.status == 0);
+    CHECK(gone.output.find("Deleted: sha256:" + id) != std::string::npos);
+    auto missing = s.lf({"inspect", id.substr(0, 12)});
+    CHECK(missing.status == 1);
+    CHECK(missing.output.find("image '" + id.substr(0, 12) + "' not found") != std::string::npos);
+    CHECK(list_dir(s.root + "/layers").empty());
+}
+
+TEST_CASE("unknown images and bad names give clear errors", "[images]") {
+    TestStore s;
+    auto r = s.lf({"inspect", "nosuch:1"});
+    CHECK(r.status == 1);
+    CHECK(r.output.find("layerfs: image 'nosuch:1' not found") != std::string::npos);
+    auto bad = s.lf({"tag", "busybox", "Bad Name"});
+    CHECK(bad.status == 1);
+    CHECK(bad.output.find("invalid image name") != std::string::npos);
+    auto usage = s.lf({"import"});
+    CHECK(usage.status == 2);
+}
