@@ -240,6 +240,37 @@ std::string docker_member(const json& v, const std::string& what) {
     return p.path;
 }
 
+// docker save writes a layer shared by two images once, and a relative symlink
+// to it for the second: follow one such link, staying inside the archive.
+std::string resolve_layer_member(int staging, const std::string& member) {
+    auto st = sys::stat_at(staging, member.c_str());
+    if (!st || !S_ISLNK(st->st_mode)) return member;
+    std::string target = must(sys::readlink_at(staging, member.c_str()), "reading " + member);
+    if (target.empty() || target.front() == '/')
+        fail("manifest.json: layer " + member + " links outside the archive");
+    std::vector<std::string> parts;
+    auto push = [&](std::string_view path) {
+        for (size_t i = 0; i <= path.size();) {
+            size_t j = std::min(path.find('/', i), path.size());
+            std::string_view c = path.substr(i, j - i);
+            if (c == "..") {
+                if (parts.size() <= 1)
+                    fail("manifest.json: layer " + member + " links outside the archive");
+                parts.pop_back();
+            } else if (!c.empty() && c != ".") {
+                parts.emplace_back(c);
+            }
+            i = j + 1;
+        }
+    };
+    push(split_parent(member).first);
+    push(target);
+    std::string out;
+    for (const auto& p : parts)
+        out += (out.empty() ? "" : "/") + p;
+    return out;
+}
+
 // `docker save`: manifest.json lists each image's config file, layer tars and tags.
 std::vector<Imported> import_docker(Transaction& txn, const LayoutDir& dir, const std::string& name,
                                     Progress& progress) {
@@ -265,7 +296,8 @@ std::vector<Imported> import_docker(Transaction& txn, const LayoutDir& dir, cons
                  " layers, the config " + std::to_string(config.diff_ids.size()) + " diff_ids");
         std::vector<LayerRef> refs;
         for (size_t i = 0; i < layers->size(); i++) {
-            std::string member = "source/" + docker_member((*layers)[i], "a layer");
+            std::string member = resolve_layer_member(
+                txn.staging_fd(), "source/" + docker_member((*layers)[i], "a layer"));
             std::string hex = txn.adopt_blob_file(member);
             progress.phase(
                 "unpacking layer " + std::to_string(i + 1) + "/" + std::to_string(layers->size()),
