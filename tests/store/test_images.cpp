@@ -1,6 +1,9 @@
 // images, tag, rmi, prune, inspect, history on the built-in image and small imports.
 #include <catch2/catch.hpp>
 
+#include "snapshotter/containers.hpp"
+#include "snapshotter/images.hpp"
+#include "snapshotter/store.hpp"
 #include "tests/store/store_helpers.hpp"
 
 using namespace layerfs::test;
@@ -69,4 +72,45 @@ TEST_CASE("unknown images and bad names give clear errors", "[images]") {
     CHECK(bad.output.find("invalid image name") != std::string::npos);
     auto usage = s.lf({"import"});
     CHECK(usage.status == 2);
+}
+
+TEST_CASE("rmi refuses an image a container uses unless forced, and keeps its layers", "[images]") {
+    TestStore s;
+    std::string id = id_of(s, "busybox");
+    {
+        layerfs::store::Store store(s.root);
+        auto lock = store.lock(true);
+        layerfs::store::create_container(store, layerfs::store::find_image(store, "busybox"), "c1");
+    }
+    auto refused = s.lf({"rmi", "busybox"});
+    CHECK(refused.status == 1);
+    CHECK(refused.output.find("used by container 'c1'") != std::string::npos);
+    CHECK(s.lf({"inspect", "busybox"}).status == 0);
+
+    auto forced = s.lf({"rmi", "-f", "busybox"});
+    REQUIRE(forced.status == 0);
+    // (Naming busybox again would rebuild it: look, don't name.)
+    CHECK(s.lf({"images"}).output.find("busybox") == std::string::npos);
+    // The container still needs the layer: neither rmi nor prune may take it.
+    REQUIRE(s.lf({"prune"}).status == 0);
+    CHECK(list_dir(s.root + "/layers").size() == 1);
+}
+
+TEST_CASE("prune removes untagged images and what only they used", "[images]") {
+    TestStore s;
+    TempDir src;
+    write_file(src / "one/a", "1");
+    write_file(src / "two/b", "2");
+    REQUIRE(s.lf({"import", src / "one", "x:1"}).status == 0);
+    REQUIRE(s.lf({"import", src / "two", "x:1"}).status ==
+            0);  // x:1 moves, the first image is untagged
+    auto list = s.lf({"images"});
+    CHECK(list.output.find("<none>") != std::string::npos);
+    CHECK(list_dir(s.root + "/layers").size() == 2);
+    auto pruned = s.lf({"prune"});
+    REQUIRE(pruned.status == 0);
+    CHECK(pruned.output.find("Deleted image: sha256:") != std::string::npos);
+    CHECK(list_dir(s.root + "/layers").size() == 1);
+    CHECK(s.lf({"images"}).output.find("<none>") == std::string::npos);
+    CHECK(s.lf({"inspect", "x:1"}).status == 0);
 }
