@@ -79,6 +79,8 @@ bool is_layer_type(std::string_view t) {
 
 IndexDoc parse_index(std::string_view text, const std::string& what) {
     json j = parse_json(text, what);
+    if (auto v = j.find("schemaVersion"); v == j.end() || *v != 2)
+        fail(what + ": schemaVersion is not 2");
     IndexDoc doc;
     for (const json& m : *get_array(j, "manifests", what, true))
         doc.manifests.push_back(parse_descriptor(m, what));

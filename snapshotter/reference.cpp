@@ -16,7 +16,7 @@ bool valid_component(std::string_view c) {
         if (lower_alnum(c[i])) continue;
         if (c[i] == '.' && lower_alnum(c[i - 1])) continue;
         if (c[i] == '_' && (lower_alnum(c[i - 1]) || c[i - 1] == '_')) continue;
-        if (c[i] == '-') continue;
+        if (c[i] == '-' && (lower_alnum(c[i - 1]) || c[i - 1] == '-')) continue;
         return false;
     }
     return c.find("___") == std::string_view::npos;

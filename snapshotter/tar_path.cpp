@@ -31,6 +31,13 @@ std::pair<std::string_view, std::string_view> split_parent(std::string_view path
 }
 
 Member classify_member(const std::string& clean) {
+    // aufs keeps its bookkeeping in top-level ".wh..wh.*" directories: all of it
+    // is skipped, as docker does.
+    std::string_view top = std::string_view(clean).substr(0, clean.find('/'));
+    if (top.starts_with(whiteout::kPrefix) &&
+        top.substr(whiteout::kPrefix.size()).starts_with(whiteout::kPrefix) &&
+        top != whiteout::kOpaqueMarker)
+        return {MemberKind::AufsMeta, clean, ""};
     auto [parent, base] = split_parent(clean);
     if (!base.starts_with(whiteout::kPrefix)) return {MemberKind::Plain, clean, ""};
     if (base == whiteout::kOpaqueMarker) return {MemberKind::Opaque, std::string(parent), ""};
