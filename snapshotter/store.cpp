@@ -221,17 +221,17 @@ void Store::write_index(const std::vector<IndexEntry>& entries) {
 }
 
 std::vector<std::string> Store::blob_names() const {
-    std::vector<std::string> out;
-    Fd d = open_dir(fd(), kBlobDir);
-    for (auto& e : must(sys::read_dir(d.get()), "listing blobs"))
-        out.push_back(e.name);
-    return out;
+    return list(kBlobDir);
 }
 
 std::vector<std::string> Store::layer_names() const {
+    return list("layers");
+}
+
+std::vector<std::string> Store::list(const char* dir) const {
     std::vector<std::string> out;
-    Fd d = open_dir(fd(), "layers");
-    for (auto& e : must(sys::read_dir(d.get()), "listing layers"))
+    Fd d = open_dir(fd(), dir);
+    for (auto& e : must(sys::read_dir(d.get()), std::string("listing ") + dir))
         out.push_back(e.name);
     return out;
 }
@@ -283,14 +283,6 @@ Fd Transaction::open_blob(const std::string& hex) const {
         return must(sys::open_at(dir_.get(), ("blob-" + hex).c_str(), O_RDONLY),
                     "opening a staged blob");
     return s_.open_blob(hex);
-}
-
-std::string Transaction::read_blob(const std::string& hex, size_t limit) const {
-    Fd f = open_blob(hex);
-    std::string data = read_all(f.get(), limit, "blob sha256:" + hex);
-    if (sha256_hex(data) != hex)
-        fail("blob sha256:" + hex + " is corrupt: its content has another digest");
-    return data;
 }
 
 uint64_t Transaction::blob_size(const std::string& hex) const {

@@ -70,6 +70,7 @@ class Store {
 
   private:
     friend class Transaction;
+    std::vector<std::string> list(const char* dir) const;
     std::string root_;
     Fd root_fd_;
     Fd lock_fd_;
@@ -92,7 +93,6 @@ class Transaction {
     // A blob already in the store or staged here.
     bool has_blob(const std::string& hex) const;
     Fd open_blob(const std::string& hex) const;
-    std::string read_blob(const std::string& hex, size_t limit = 16 << 20) const;
     bool has_layer(const std::string& diff_id) const;
     uint64_t blob_size(const std::string& hex) const;
 
