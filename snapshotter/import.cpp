@@ -199,14 +199,22 @@ Imported import_layout(Transaction& txn, const LayoutDir& dir, const std::string
         const Descriptor& l = manifest.layers[i];
         std::string label =
             "layer " + std::to_string(i + 1) + "/" + std::to_string(manifest.layers.size());
-        if (!txn.has_blob(l.hex)) {
-            Fd f = dir.open("blobs/sha256/" + l.hex);
-            progress.phase("copying " + label, l.size);
-            txn.copy_blob(f.get(), l.hex, l.size, dir.label() + ": layer sha256:" + l.hex,
-                          [&](uint64_t n) { progress.update(n); });
+        Fd f;
+        if (!txn.has_blob(l.hex)) f = dir.open("blobs/sha256/" + l.hex);
+        try {
+            if (f) {
+                progress.phase("copying " + label, l.size);
+                txn.copy_blob(f.get(), l.hex, l.size, "the blob",
+                              [&](uint64_t n) { progress.update(n); });
+            } else if (uint64_t have = txn.blob_size(l.hex); have != l.size) {
+                fail("the blob has " + std::to_string(have) + " bytes, its descriptor says " +
+                     std::to_string(l.size));
+            }
+            progress.phase("unpacking " + label, l.size);
+            txn.add_layer(l.hex, config.diff_ids[i], [&](uint64_t n) { progress.update(n); });
+        } catch (const Failure& e) {
+            fail(dir.label() + ": " + label + " (sha256:" + l.hex + "): " + e.what());
         }
-        progress.phase("unpacking " + label, l.size);
-        txn.add_layer(l.hex, config.diff_ids[i], [&](uint64_t n) { progress.update(n); });
     }
     progress.done();
     txn.put_blob(config_text);
@@ -236,7 +244,8 @@ Fd stage_archive(Transaction& txn, const std::string& path, Progress& progress) 
 std::string docker_member(const json& v, const std::string& what) {
     if (!v.is_string()) fail("manifest.json: " + what + " is not a string");
     CleanPath p = clean_tar_path(v.get<std::string>());
-    if (!p.error.empty() || p.path.empty()) fail("manifest.json: " + what + ": " + p.error);
+    if (p.error.empty() && p.path.empty()) p.error = "empty path";
+    if (!p.error.empty()) fail("manifest.json: " + what + ": " + p.error);
     return p.path;
 }
 
@@ -366,7 +375,12 @@ std::vector<Imported> import_source(Store& s, const std::string& source, const s
         }
         case Kind::DockerArchive: {
             Fd dir = stage_archive(txn, src.path, progress);
-            return import_docker(txn, LayoutDir(dir.get(), src.path), name, progress);
+            try {
+                return import_docker(txn, LayoutDir(dir.get(), src.path), name, progress);
+            } catch (const Failure& e) {
+                if (std::string_view(e.what()).starts_with(src.path + ": ")) throw;
+                fail(src.path + ": " + e.what());
+            }
         }
         case Kind::RootfsTar: {
             Fd in = must(sys::open_at(AT_FDCWD, src.path.c_str(), O_RDONLY), "opening " + src.path);

@@ -364,8 +364,19 @@ LayerStats Transaction::unpack(int in, int tee, const ProgressFn& progress, std:
 
 void Transaction::add_layer(const std::string& blob_hex, const std::optional<std::string>& diff_id,
                             const ProgressFn& progress) {
-    if (diff_id && has_layer(*diff_id)) return;
     Fd blob = open_blob(blob_hex);
+    if (diff_id && has_layer(*diff_id)) {
+        // The layer is there, but this blob still has to prove it holds that
+        // layer (an uncompressed blob does so by its own digest).
+        if (blob_hex == *diff_id) return;
+        LayerStats st = digest_layer(blob.get());
+        if (st.blob_hex != blob_hex)
+            fail("blob sha256:" + blob_hex + " is corrupt: its content has another digest");
+        if (st.diff_id_hex != *diff_id)
+            fail("layer sha256:" + blob_hex + " unpacks to diff_id sha256:" + st.diff_id_hex +
+                 ", the image config says sha256:" + *diff_id);
+        return;
+    }
     std::string staged;
     LayerStats st = unpack(blob.get(), -1, progress, staged);
     if (st.blob_hex != blob_hex)

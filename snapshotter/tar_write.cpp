@@ -40,6 +40,8 @@ archive_entry* make_entry(const std::string& path, mode_t mode, int64_t mtime, i
 TarWriter::TarWriter(int fd) : a_(archive_write_new()), disk_(archive_read_disk_new()), fd_(fd) {
     links_ = archive_entry_linkresolver_new();
     archive_write_set_format_pax_restricted(a_);
+    // Names are bytes: keep them as they are, UTF-8 or not, whatever the locale.
+    archive_write_set_options(a_, "hdrcharset=BINARY");
     archive_entry_linkresolver_set_strategy(links_, archive_format(a_));
     // No padding of the last block to 10240 bytes: the tar ends after its end marker.
     archive_write_set_bytes_in_last_block(a_, 1);

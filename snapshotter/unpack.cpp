@@ -253,8 +253,9 @@ void Extractor::member(archive* a, archive_entry* e) {
         case AE_IFBLK:
         case AE_IFIFO: {
             bool device = type != AE_IFIFO;
-            if (device && !who_.privileged) {
-                // Recorded, never created: an empty file whose override_stat carries the type.
+            if (!who_.privileged) {
+                // Recorded, never created: an empty file whose override_stat carries
+                // the type (a fifo too: user.* xattrs exist only on files and dirs).
                 must(sys::open_at(pfd, b, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600),
                      "layer tar: creating " + path);
             } else {
@@ -324,10 +325,11 @@ void Extractor::apply_metadata(int fd, archive_entry* e, mode_t type) {
     } else {
         // The caller must keep reading its own files and removing the layer later.
         if (type != S_IFLNK) disk = (perm & 0777) | (type == S_IFDIR ? 0700 : 0600);
-        bool device = type == S_IFCHR || type == S_IFBLK;
-        if (uid != who_.uid || gid != who_.gid || disk != perm || device) {
-            OverrideStat o{uid, gid, type | perm, 0, device};
-            if (device) o.rdev = makedev(archive_entry_rdevmajor(e), archive_entry_rdevminor(e));
+        bool special = type == S_IFCHR || type == S_IFBLK || type == S_IFIFO;
+        if (uid != who_.uid || gid != who_.gid || disk != perm || special) {
+            OverrideStat o{uid, gid, type | perm, 0, special};
+            if (type == S_IFCHR || type == S_IFBLK)
+                o.rdev = makedev(archive_entry_rdevmajor(e), archive_entry_rdevminor(e));
             // Symlinks cannot carry user.* xattrs: their owner is the caller's
             // (containers/storage has the same limit).
             if (type != S_IFLNK)
@@ -390,12 +392,9 @@ void Extractor::finish() {
     }
 }
 
-}  // namespace
-
-LayerStats unpack_layer(int in_fd, int dest, const Identity& who, const ProgressFn& progress,
-                        int tee) {
-    LayerStats stats;
-    BlobReader blob{in_fd, {}, std::vector<char>(1 << 20), &progress};
+// The decompressing reader in front of the tar reader: all of the blob is one
+// "raw" entry.
+ArchivePtr open_blob(BlobReader& blob) {
     ArchivePtr raw(archive_read_new(), archive_read_free);
     archive_read_support_filter_gzip(raw.get());
     archive_read_support_filter_zstd(raw.get());
@@ -405,6 +404,34 @@ LayerStats unpack_layer(int in_fd, int dest, const Identity& who, const Progress
     archive_read_support_format_empty(raw.get());
     if (archive_read_open(raw.get(), &blob, nullptr, BlobReader::read, nullptr) != ARCHIVE_OK)
         fail(std::string("layer blob: ") + archive_error_string(raw.get()));
+    return raw;
+}
+
+// Reads the rest of the blob: bytes after the compressed stream belong to its digest too.
+void finish_blob(BlobReader& blob) {
+    for (;;) {
+        auto n = sys::read_some(blob.fd, blob.buf.data(), blob.buf.size());
+        if (!n) fail("reading the layer blob: " + n.error().what());
+        if (*n == 0) break;
+        blob.sha.update(blob.buf.data(), *n);
+    }
+}
+
+void drain(TarStream& stream) {
+    const void* rest;
+    la_ssize_t n;
+    while ((n = stream.next(&rest)) > 0) {
+    }
+    if (n < 0) fail(std::string("layer blob: ") + archive_error_string(stream.raw));
+}
+
+}  // namespace
+
+LayerStats unpack_layer(int in_fd, int dest, const Identity& who, const ProgressFn& progress,
+                        int tee) {
+    LayerStats stats;
+    BlobReader blob{in_fd, {}, std::vector<char>(1 << 20), &progress};
+    ArchivePtr raw = open_blob(blob);
     archive_entry* e;
     int r = archive_read_next_header(raw.get(), &e);
     if (r != ARCHIVE_OK && r != ARCHIVE_EOF)
@@ -425,20 +452,28 @@ LayerStats unpack_layer(int in_fd, int dest, const Identity& who, const Progress
             if (x.cut_short()) break;
         }
         // The diff_id covers the whole tar, padding after the end marker included.
-        const void* rest;
-        la_ssize_t n;
-        while ((n = stream.next(&rest)) > 0) {
-        }
-        if (n < 0) fail(std::string("layer blob: ") + archive_error_string(raw.get()));
+        drain(stream);
     }
     x.finish();
-    // Bytes after the compressed stream still belong to the blob and its digest.
-    for (;;) {
-        auto n = sys::read_some(in_fd, blob.buf.data(), blob.buf.size());
-        if (!n) fail("reading the layer blob: " + n.error().what());
-        if (*n == 0) break;
-        blob.sha.update(blob.buf.data(), *n);
-    }
+    finish_blob(blob);
+    stats.blob_size = blob.sha.bytes();
+    stats.blob_hex = blob.sha.hex();
+    stats.diff_id_hex = stream.sha.hex();
+    return stats;
+}
+
+LayerStats digest_layer(int in_fd) {
+    ProgressFn none;
+    BlobReader blob{in_fd, {}, std::vector<char>(1 << 20), &none};
+    ArchivePtr raw = open_blob(blob);
+    archive_entry* e;
+    int r = archive_read_next_header(raw.get(), &e);
+    if (r != ARCHIVE_OK && r != ARCHIVE_EOF)
+        fail(std::string("layer blob: ") + archive_error_string(raw.get()));
+    TarStream stream{raw.get(), -1, {}};
+    if (r == ARCHIVE_OK) drain(stream);
+    finish_blob(blob);
+    LayerStats stats;
     stats.blob_size = blob.sha.bytes();
     stats.blob_hex = blob.sha.hex();
     stats.diff_id_hex = stream.sha.hex();

@@ -37,4 +37,7 @@ using ProgressFn = std::function<void(uint64_t bytes_read)>;
 LayerStats unpack_layer(int in_fd, int dest, const Identity& who, const ProgressFn& progress = {},
                         int tee = -1);
 
+// The blob digest and diff_id of a layer blob, read without unpacking it.
+LayerStats digest_layer(int in_fd);
+
 }  // namespace layerfs::store
