@@ -96,6 +96,9 @@ class LayoutDir {
         auto f = sys::open_beneath(fd_, path.c_str(), O_RDONLY);
         if (!f) {
             if (f.err() == ENOENT) fail(label_ + ": " + path + " is missing");
+            if (f.err() == ELOOP || f.err() == EXDEV)
+                fail(label_ + ": " + path +
+                     " is a symlink or goes through one; links are not followed");
             must(std::move(f), label_ + ": opening " + path);
         }
         return std::move(*f);

@@ -115,13 +115,13 @@ TEST_CASE("files of a layout that are symlinks are not followed", "[hostile]") {
     }
     {
         INFO("OCI layout directory");
-        h.refused({dir + ":v1", "hostile/oci:1"}, {"symbolic link"});
+        h.refused({dir + ":v1", "hostile/oci:1"}, {"links are not followed"});
     }
     std::string archive = h.input_path(".oci.tar");
     write_bytes(archive, tar_of_dir(dir));
     {
         INFO("oci-archive");
-        h.refused({archive, "hostile/oci-archive:1"}, {"symbolic link"});
+        h.refused({archive, "hostile/oci-archive:1"}, {"links are not followed"});
     }
     CHECK(list_dir(h.s.root + "/layers").empty());
 }
