@@ -27,6 +27,12 @@ Store open_store(const GlobalOptions& g) {
 // Builds the built-in image first when `what` names it and the store lacks it.
 void make_available(Store& s, const std::string& what) {
     if (!store::names_builtin(what)) return;
+    {
+        // Readers must not queue behind an import when the image is there.
+        auto shared = s.lock(false);
+        for (const auto& e : s.read_index())
+            if (e.ref == store::kBuiltinRef) return;
+    }
     auto lock = s.lock(true);
     store::ensure_builtin(s);
 }

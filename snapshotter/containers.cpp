@@ -19,10 +19,12 @@ std::vector<ContainerRecord> list_containers(const Store& s) {
     for (auto& e : must(sys::read_dir(dir.get()), "listing containers")) {
         if (!is_sha256_hex(e.name)) continue;
         auto f = sys::open_at(dir.get(), (e.name + "/state.json").c_str(), O_RDONLY);
-        if (!f) continue;  // being created or removed
+        if (!f && f.err() == ENOENT) continue;  // being created or removed
+        // Any other failure must stop a collection that would take its layers.
+        Fd state = must(std::move(f), "reading container " + e.name);
         std::string text(1 << 20, '\0');
-        size_t n =
-            must(sys::read_some(f->get(), text.data(), text.size()), "reading container " + e.name);
+        size_t n = must(sys::read_some(state.get(), text.data(), text.size()),
+                        "reading container " + e.name);
         json j = json::parse(text.substr(0, n), nullptr, false);
         if (!j.is_object()) fail("container " + e.name + ": malformed state.json");
         ContainerRecord c{e.name, j.value("name", ""), j.value("image", ""), {}};

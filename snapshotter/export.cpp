@@ -130,31 +130,41 @@ void write_tar(const Store& s, const Image& img, const std::string& ref, int out
 void export_image(const Store& s, const Image& img, const std::string& ref, const std::string& dest,
                   Progress& progress) {
     bool archive = dest.size() > 4 && dest.ends_with(".tar");
+    // An empty directory may be the destination: the export is renamed over it
+    // when complete, so a failed export leaves it as it was.
+    unsigned rename_flags = RENAME_NOREPLACE;
     struct stat st;
     if (::lstat(dest.c_str(), &st) == 0) {
-        bool empty_dir = S_ISDIR(st.st_mode) && !archive && ::rmdir(dest.c_str()) == 0;
-        if (!empty_dir) fail("export destination '" + dest + "' exists");
+        auto d = S_ISDIR(st.st_mode) && !archive
+                     ? sys::open_at(AT_FDCWD, dest.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
+                     : Result<Fd>(Error{EEXIST, "open"});
+        auto entries = d ? sys::read_dir(d->get()) : Result<std::vector<sys::DirEntry>>(d.error());
+        if (!entries || !entries->empty()) fail("export destination '" + dest + "' exists");
+        rename_flags = 0;
     }
     std::string tmp = dest + ".layerfs-" + std::to_string(::getpid());
     uint64_t total = 0;
     for (const Blob& b : blobs_of(img))
         total += b.size;
     progress.phase("exporting", total);
+    bool created = false;
     try {
         if (archive) {
             Fd out = must(sys::open_at(AT_FDCWD, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0644),
                           "creating " + dest);
+            created = true;
             write_tar(s, img, ref, out.get(), progress);
         } else {
             must(sys::mkdir_at(AT_FDCWD, tmp.c_str(), 0755), "creating " + dest);
+            created = true;
             Fd dir = must(sys::open_at(AT_FDCWD, tmp.c_str(), O_RDONLY | O_DIRECTORY),
                           "creating " + dest);
             write_dir(s, img, ref, dir.get(), progress);
         }
-        must(sys::rename_at(AT_FDCWD, tmp.c_str(), AT_FDCWD, dest.c_str(), RENAME_NOREPLACE),
+        must(sys::rename_at(AT_FDCWD, tmp.c_str(), AT_FDCWD, dest.c_str(), rename_flags),
              "creating " + dest);
     } catch (...) {
-        remove_tree(AT_FDCWD, tmp);
+        if (created) remove_tree(AT_FDCWD, tmp);  // only what this export made
         throw;
     }
     progress.done();

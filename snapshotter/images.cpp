@@ -122,39 +122,50 @@ Descriptor commit_image(Transaction& txn, const std::string& config_json,
 
 void commit_manifest(Transaction& txn, const Descriptor& manifest,
                      const std::vector<std::string>& refs) {
+    commit_manifests(txn, {{manifest, refs}});
+}
+
+void commit_manifests(Transaction& txn, const std::vector<Named>& images) {
     txn.commit();
     Store& s = txn.store();
     auto index = s.read_index();
-    for (const auto& r : refs)
-        set_ref(index, manifest, r);
-    if (std::none_of(index.begin(), index.end(),
-                     [&](auto& e) { return e.manifest_hex == manifest.hex; }))
-        index.push_back({manifest.hex, manifest.size, manifest.media_type, ""});
+    for (const auto& [manifest, refs] : images) {
+        for (const auto& r : refs)
+            set_ref(index, manifest, r);
+        if (std::none_of(index.begin(), index.end(),
+                         [&](auto& e) { return e.manifest_hex == manifest.hex; }))
+            index.push_back({manifest.hex, manifest.size, manifest.media_type, ""});
+    }
+    // One write: several images become visible together or not at all.
     s.write_index(index);
 }
 
 Removal remove_image(Store& s, const std::string& what, bool force) {
     Image img = find_image(s, what);
+    // The same image (config) may be stored under several manifests: its names
+    // are those of all of them.
+    std::set<std::string> manifests;
+    std::vector<std::string> refs;
+    for (const auto& other : list_images(s))
+        if (other.id == img.id) {
+            manifests.insert(other.manifest.hex);
+            refs.insert(refs.end(), other.refs.begin(), other.refs.end());
+        }
     auto index = s.read_index();
     Removal r;
     auto ref = parse_reference(what);
-    bool by_name = ref && std::find(img.refs.begin(), img.refs.end(), ref->str()) != img.refs.end();
-    if (by_name && img.refs.size() > 1) {
+    bool by_name = ref && std::find(refs.begin(), refs.end(), ref->str()) != refs.end();
+    if (by_name && refs.size() > 1) {
         std::erase_if(index, [&](const IndexEntry& e) { return e.ref == ref->str(); });
         r.untagged.push_back(ref->str());
     } else {
-        if (!by_name && img.refs.size() > 1 && !force)
+        if (!by_name && refs.size() > 1 && !force)
             fail("image " + img.id.substr(0, 12) + " has several names (" +
-                 std::to_string(img.refs.size()) + "): remove them one by one, or use -f");
+                 std::to_string(refs.size()) + "): remove them one by one, or use -f");
         if (std::string user = container_using(s, img.id); !user.empty() && !force)
             fail("image '" + what + "' is used by container '" + user +
                  "': remove the container first, or use -f");
-        std::set<std::string> manifests;
-        // Every manifest of this id goes: the same image may be stored under two.
-        for (const auto& other : list_images(s))
-            if (other.id == img.id) manifests.insert(other.manifest.hex);
-        for (const auto& e : index)
-            if (manifests.count(e.manifest_hex) && !e.ref.empty()) r.untagged.push_back(e.ref);
+        r.untagged = refs;
         std::erase_if(index,
                       [&](const IndexEntry& e) { return manifests.count(e.manifest_hex) > 0; });
         r.deleted.push_back(img.id);

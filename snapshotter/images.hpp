@@ -49,6 +49,12 @@ Descriptor commit_image(Transaction& txn, const std::string& config_json,
 // Commits `txn` and adds the stored manifest `manifest` under `refs`.
 void commit_manifest(Transaction& txn, const Descriptor& manifest,
                      const std::vector<std::string>& refs);
+// The same for several images, in one write of the index.
+struct Named {
+    Descriptor manifest;
+    std::vector<std::string> refs;
+};
+void commit_manifests(Transaction& txn, const std::vector<Named>& images);
 
 struct Removal {
     std::vector<std::string> untagged;  // refs

@@ -93,7 +93,8 @@ class LayoutDir {
     LayoutDir(int fd, std::string label) : fd_(fd), label_(std::move(label)) {}
 
     Fd open(const std::string& path) const {
-        auto f = sys::open_beneath(fd_, path.c_str(), O_RDONLY);
+        // O_NONBLOCK: a fifo planted in the layout must not hang us with the lock held.
+        auto f = sys::open_beneath(fd_, path.c_str(), O_RDONLY | O_NONBLOCK);
         if (!f) {
             if (f.err() == ENOENT) fail(label_ + ": " + path + " is missing");
             if (f.err() == ELOOP || f.err() == EXDEV)
@@ -101,6 +102,8 @@ class LayoutDir {
                      " is a symlink or goes through one; links are not followed");
             must(std::move(f), label_ + ": opening " + path);
         }
+        if (!S_ISREG(must(sys::stat_fd(f->get()), label_ + ": " + path).st_mode))
+            fail(label_ + ": " + path + " is not a regular file");
         return std::move(*f);
     }
     std::string read(const std::string& path, size_t limit = 16 << 20) const {
@@ -332,11 +335,13 @@ std::vector<Imported> import_docker(Transaction& txn, const LayoutDir& dir, cons
         pending.push_back({stage_image(txn, config_text, refs), tags, sha256_hex(config_text)});
     }
     progress.done();
+    std::vector<Named> named;
     std::vector<Imported> out;
-    for (size_t i = 0; i < pending.size(); i++) {
-        commit_manifest(txn, pending[i].manifest, pending[i].refs);
-        out.push_back({pending[i].id, pending[i].refs});
+    for (const auto& p : pending) {
+        named.push_back({p.manifest, p.refs});
+        out.push_back({p.id, p.refs});
     }
+    commit_manifests(txn, named);
     return out;
 }
 

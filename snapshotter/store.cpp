@@ -84,9 +84,10 @@ void remove_tree(int dirfd, const std::string& name) {
     if (S_ISDIR(st->st_mode)) {
         auto d = sys::open_at(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
         if (!d && d.err() == EACCES) {
-            // Our own read-only directory (a rootless layer): make it ours to empty.
-            must(::fchmodat(dirfd, name.c_str(), 0700, 0) == 0 ? Status{} : errno_error("chmod"),
-                 "removing " + name);
+            // Our own read-only directory (a rootless layer): make it ours to empty,
+            // through an O_PATH fd so a swapped-in symlink is not followed.
+            Fd p = must(sys::open_at(dirfd, name.c_str(), O_PATH | O_NOFOLLOW), "removing " + name);
+            must(sys::chmod_fd(p.get(), 0700), "removing " + name);
             d = sys::open_at(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
         }
         Fd fd = must(std::move(d), "removing " + name);
@@ -343,6 +344,8 @@ std::string Transaction::adopt_blob_file(const std::string& name) {
     // A link, not a rename: the same file may be named again (docker save shares layers).
     must(sys::link_at(dir_.get(), name.c_str(), dir_.get(), ("blob-" + hex).c_str()),
          "staging a blob");
+    // Blobs are read-only for everyone but the store, whatever mode the source had.
+    must(sys::chmod_fd(f.get(), 0644), "staging a blob");
     blobs_.push_back(hex);
     return hex;
 }

@@ -114,3 +114,20 @@ TEST_CASE("prune removes untagged images and what only they used", "[images]") {
     CHECK(s.lf({"images"}).output.find("<none>") == std::string::npos);
     CHECK(s.lf({"inspect", "x:1"}).status == 0);
 }
+
+TEST_CASE("export goes into a new or empty destination, never over anything else", "[images]") {
+    TestStore s;
+    TempDir t;
+    make_dir(t / "empty");
+    REQUIRE(s.lf({"export", "busybox", t / "empty"}).status == 0);
+    CHECK(exists(t / "empty/index.json"));
+    write_file(t / "full/keep", "mine");
+    auto full = s.lf({"export", "busybox", t / "full"});
+    CHECK(full.status == 1);
+    CHECK(full.output.find("exists") != std::string::npos);
+    CHECK(list_dir(t / "full") == std::vector<std::string>{"keep"});
+    write_file(t / "x.tar", "mine");
+    CHECK(s.lf({"export", "busybox", t / "x.tar"}).status == 1);
+    CHECK(read_file(t / "x.tar") == "mine");
+    CHECK(list_dir(t.path()) == std::vector<std::string>{"empty", "full", "x.tar"});
+}
