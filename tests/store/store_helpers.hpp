@@ -1,6 +1,13 @@
 #pragma once
 // A store of its own for each test, driven through the real `layerfs` binary.
+#include <archive.h>
+#include <archive_entry.h>
+#include <sys/stat.h>
+
+#include <catch2/catch.hpp>
+#include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "tests/support/fixture.hpp"
@@ -18,4 +25,57 @@ struct TestStore {
     }
 };
 
+// A tar member, for tests that write whole tars declaratively.
+struct TarMember {
+    std::string path;
+    mode_t mode;  // type and permissions
+    unsigned uid = 0, gid = 0;
+    std::string data = {};      // a file's content, a symlink's target
+    std::string hardlink = {};  // a hard link to this earlier member
+    dev_t rdev = 0;
+    std::vector<std::pair<std::string, std::string>> xattrs = {};
+};
+
+inline void write_tar(const std::string& file, const std::vector<TarMember>& members) {
+    std::unique_ptr<archive, int (*)(archive*)> a(archive_write_new(), archive_write_free);
+    archive_write_set_format_pax_restricted(a.get());
+    REQUIRE(archive_write_open_filename(a.get(), file.c_str()) == ARCHIVE_OK);
+    for (const auto& m : members) {
+        std::unique_ptr<archive_entry, void (*)(archive_entry*)> e(archive_entry_new(),
+                                                                   archive_entry_free);
+        archive_entry_copy_pathname(e.get(), m.path.c_str());
+        archive_entry_set_mode(e.get(), m.mode);
+        archive_entry_set_uid(e.get(), m.uid);
+        archive_entry_set_gid(e.get(), m.gid);
+        archive_entry_set_mtime(e.get(), 1700000000, 0);
+        bool data = false;
+        if (!m.hardlink.empty()) {
+            archive_entry_copy_hardlink(e.get(), m.hardlink.c_str());
+            archive_entry_set_size(e.get(), 0);
+        } else if (S_ISLNK(m.mode)) {
+            archive_entry_copy_symlink(e.get(), m.data.c_str());
+        } else if (S_ISREG(m.mode)) {
+            archive_entry_set_size(e.get(), la_int64_t(m.data.size()));
+            data = true;
+        } else if (S_ISCHR(m.mode) || S_ISBLK(m.mode)) {
+            archive_entry_set_rdev(e.get(), m.rdev);
+        }
+        for (const auto& [k, v] : m.xattrs)
+            archive_entry_xattr_add_entry(e.get(), k.c_str(), v.data(), v.size());
+        INFO(m.path);
+        REQUIRE(archive_write_header(a.get(), e.get()) == ARCHIVE_OK);
+        if (data && !m.data.empty())
+            REQUIRE(archive_write_data(a.get(), m.data.data(), m.data.size()) ==
+                    la_ssize_t(m.data.size()));
+    }
+    REQUIRE(archive_write_close(a.get()) == ARCHIVE_OK);
+}
+
 }  // namespace layerfs::test
+
+#define REQUIRE_OK(r)            \
+    do {                         \
+        auto&& r_ = (r);         \
+        INFO(r_.output);         \
+        REQUIRE(r_.status == 0); \
+    } while (0)

@@ -29,13 +29,6 @@ using json = nlohmann::json;
 
 namespace {
 
-#define REQUIRE_OK(r)            \
-    do {                         \
-        auto&& r_ = (r);         \
-        INFO(r_.output);         \
-        REQUIRE(r_.status == 0); \
-    } while (0)
-
 // One `layerfs --root ROOT ARGS...` running in the background, its output in a file.
 struct Child {
     std::vector<std::string> args;
