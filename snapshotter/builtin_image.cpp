@@ -55,16 +55,11 @@ std::vector<std::string> applets() {
     return out;
 }
 
-struct EntryFree {
-    void operator()(archive_entry* e) const { archive_entry_free(e); }
-};
-
 void write_layer(int out, int busybox, int64_t size, int64_t mtime) {
     TarWriter tar(out);
     auto add = [&](const std::string& path, mode_t mode, std::string_view data = {},
                    const char* link = nullptr) {
-        std::unique_ptr<archive_entry, EntryFree> e(
-            make_entry(path, mode, mtime, static_cast<int64_t>(data.size())));
+        EntryPtr e = make_entry(path, mode, mtime, static_cast<int64_t>(data.size()));
         if (link) {
             archive_entry_set_size(e.get(), 0);
             archive_entry_copy_hardlink(e.get(), link);
@@ -80,8 +75,7 @@ void write_layer(int out, int busybox, int64_t size, int64_t mtime) {
     for (const auto& d : dirs)
         add(d + "/", S_IFDIR | (d == "tmp" || d == "var/tmp" ? 01777 : d == "root" ? 0700 : 0755));
     {
-        std::unique_ptr<archive_entry, EntryFree> e(
-            make_entry("bin/busybox", S_IFREG | 0755, mtime, size));
+        EntryPtr e = make_entry("bin/busybox", S_IFREG | 0755, mtime, size);
         tar.add(e.get(), busybox);
     }
     for (const auto& a : names)

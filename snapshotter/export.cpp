@@ -94,16 +94,12 @@ void write_dir(const Store& s, const Image& img, const std::string& ref, int dir
     must(sys::syncfs_fd(dir), "syncing the export");
 }
 
-struct EntryFree {
-    void operator()(archive_entry* e) const { archive_entry_free(e); }
-};
-
 void write_tar(const Store& s, const Image& img, const std::string& ref, int out,
                Progress& progress) {
     TarWriter tar(out);
     int64_t now = ::time(nullptr);
     auto entry = [&](const std::string& path, mode_t mode, int64_t size) {
-        return std::unique_ptr<archive_entry, EntryFree>(make_entry(path, mode, now, size));
+        return make_entry(path, mode, now, size);
     };
     tar.add_bytes(entry("blobs/", S_IFDIR | 0755, 0).get(), {});
     tar.add_bytes(entry("blobs/sha256/", S_IFDIR | 0755, 0).get(), {});

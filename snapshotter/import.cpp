@@ -33,10 +33,7 @@ struct Source {
 // Top-level names of a tar that mark an image archive; rootfs tars have none.
 Kind sniff_tar(const std::string& path) {
     std::unique_ptr<archive, int (*)(archive*)> a(archive_read_new(), archive_read_free);
-    archive_read_support_filter_gzip(a.get());
-    archive_read_support_filter_zstd(a.get());
-    archive_read_support_filter_xz(a.get());
-    archive_read_support_filter_bzip2(a.get());
+    support_compressions(a.get());
     archive_read_support_format_tar(a.get());
     if (archive_read_open_filename(a.get(), path.c_str(), 1 << 20) != ARCHIVE_OK)
         fail(path + ": not a tar archive: " + archive_error_string(a.get()));

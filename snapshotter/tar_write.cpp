@@ -21,20 +21,20 @@ la_ssize_t write_cb(archive* a, void* self, const void* buf, size_t n) {
     return static_cast<la_ssize_t>(n);
 }
 
-struct EntryFree {
-    void operator()(archive_entry* e) const { archive_entry_free(e); }
-};
-using EntryPtr = std::unique_ptr<archive_entry, EntryFree>;
-
 }  // namespace
 
-archive_entry* make_entry(const std::string& path, mode_t mode, int64_t mtime, int64_t size) {
-    archive_entry* e = archive_entry_new();
+void EntryFree::operator()(archive_entry* e) const {
+    archive_entry_free(e);
+}
+
+EntryPtr make_entry(const std::string& path, mode_t mode, int64_t mtime, int64_t size) {
+    EntryPtr owned(archive_entry_new());
+    archive_entry* e = owned.get();
     archive_entry_copy_pathname(e, path.c_str());
     archive_entry_set_mode(e, mode);
     archive_entry_set_mtime(e, mtime, 0);
     archive_entry_set_size(e, size);
-    return e;
+    return owned;
 }
 
 TarWriter::TarWriter(int fd) : a_(archive_write_new()), disk_(archive_read_disk_new()), fd_(fd) {

@@ -41,7 +41,12 @@ class TarWriter {
     int fd_;
 };
 
+struct EntryFree {
+    void operator()(archive_entry* e) const;
+};
+using EntryPtr = std::unique_ptr<archive_entry, EntryFree>;
+
 // A fresh entry with the usual fields set.
-archive_entry* make_entry(const std::string& path, mode_t mode, int64_t mtime, int64_t size = 0);
+EntryPtr make_entry(const std::string& path, mode_t mode, int64_t mtime, int64_t size = 0);
 
 }  // namespace layerfs::store

@@ -396,10 +396,7 @@ void Extractor::finish() {
 // "raw" entry.
 ArchivePtr open_blob(BlobReader& blob) {
     ArchivePtr raw(archive_read_new(), archive_read_free);
-    archive_read_support_filter_gzip(raw.get());
-    archive_read_support_filter_zstd(raw.get());
-    archive_read_support_filter_xz(raw.get());
-    archive_read_support_filter_bzip2(raw.get());
+    support_compressions(raw.get());
     archive_read_support_format_raw(raw.get());
     archive_read_support_format_empty(raw.get());
     if (archive_read_open(raw.get(), &blob, nullptr, BlobReader::read, nullptr) != ARCHIVE_OK)
@@ -426,6 +423,13 @@ void drain(TarStream& stream) {
 }
 
 }  // namespace
+
+void support_compressions(archive* a) {
+    archive_read_support_filter_gzip(a);
+    archive_read_support_filter_zstd(a);
+    archive_read_support_filter_xz(a);
+    archive_read_support_filter_bzip2(a);
+}
 
 LayerStats unpack_layer(int in_fd, int dest, const Identity& who, const ProgressFn& progress,
                         int tee) {

@@ -9,6 +9,8 @@
 #include <functional>
 #include <string>
 
+struct archive;
+
 namespace layerfs::store {
 
 // Who unpacks, which decides the on-disk format.
@@ -36,6 +38,9 @@ using ProgressFn = std::function<void(uint64_t bytes_read)>;
 // the caller discards `dest` then. `tee`, when >= 0, receives the uncompressed tar.
 LayerStats unpack_layer(int in_fd, int dest, const Identity& who, const ProgressFn& progress = {},
                         int tee = -1);
+
+// Lets a libarchive reader take the compressions image layers come in.
+void support_compressions(archive* a);
 
 // The blob digest and diff_id of a layer blob, read without unpacking it.
 LayerStats digest_layer(int in_fd);

@@ -179,7 +179,7 @@ struct Hostile {
     }
 };
 
-inline std::string lower_dirs(const TestStore& s, const std::string& image) {
+inline std::string lowerdir_option(const TestStore& s, const std::string& image) {
     auto r = s.lf({"inspect", image});
     INFO(r.output);
     REQUIRE(r.status == 0);

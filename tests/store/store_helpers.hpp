@@ -6,6 +6,9 @@
 
 #include <catch2/catch.hpp>
 #include <memory>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -24,6 +27,55 @@ struct TestStore {
         return run(args);
     }
 };
+
+// `layerfs inspect IMAGE`, the one object of its array.
+inline nlohmann::json inspect(const TestStore& s, const std::string& image) {
+    auto r = s.lf({"inspect", image});
+    INFO(image << ": " << r.output);
+    REQUIRE(r.status == 0);
+    auto j = nlohmann::json::parse(r.output, nullptr, false);
+    REQUIRE(j.is_array());
+    REQUIRE(j.size() == 1);
+    return j[0];
+}
+
+// The image id: 64 hex digits, without "sha256:".
+inline std::string id_of(const TestStore& s, const std::string& image) {
+    std::string id = inspect(s, image).value("Id", "");
+    REQUIRE(id.rfind("sha256:", 0) == 0);
+    REQUIRE(id.size() == 71);
+    return id.substr(7);
+}
+
+// The image's layer directories, top first.
+inline std::vector<std::string> lower_dirs(const TestStore& s, const std::string& image) {
+    std::string lower = inspect(s, image)["GraphDriver"]["Data"].value("LowerDir", "");
+    std::vector<std::string> out;
+    std::stringstream ss(lower);
+    for (std::string part; std::getline(ss, part, ':');)
+        out.push_back(part);
+    REQUIRE_FALSE(out.empty());
+    return out;
+}
+
+// "name:tag" of every row of `layerfs images`.
+inline std::multiset<std::string> listed_names(const TestStore& s) {
+    auto r = s.lf({"images"});
+    INFO(r.output);
+    REQUIRE(r.status == 0);
+    std::istringstream in(r.output);
+    std::string line;
+    std::getline(in, line);
+    REQUIRE(line.rfind("REPOSITORY", 0) == 0);
+    std::multiset<std::string> out;
+    while (std::getline(in, line)) {
+        std::istringstream cols(line);
+        std::string repo, tag;
+        cols >> repo >> tag;
+        out.insert(repo + ":" + tag);
+    }
+    return out;
+}
 
 // A tar member, for tests that write whole tars declaratively.
 struct TarMember {

@@ -101,48 +101,6 @@ void run_all_at_once(const TestStore& s, const TempDir& logs,
     }
 }
 
-// "name:tag" of every row of `layerfs images`.
-std::multiset<std::string> listed(const TestStore& s) {
-    auto r = s.lf({"images"});
-    INFO(r.output);
-    REQUIRE(r.status == 0);
-    std::istringstream in(r.output);
-    std::string line;
-    std::getline(in, line);
-    REQUIRE(line.rfind("REPOSITORY", 0) == 0);
-    std::multiset<std::string> out;
-    while (std::getline(in, line)) {
-        std::istringstream cols(line);
-        std::string repo, tag;
-        cols >> repo >> tag;
-        out.insert(repo + ":" + tag);
-    }
-    return out;
-}
-
-std::string id_of(const TestStore& s, const std::string& image) {
-    auto r = s.lf({"inspect", image});
-    INFO(image << ": " << r.output);
-    REQUIRE(r.status == 0);
-    json j = json::parse(r.output, nullptr, false);
-    REQUIRE(j.is_array());
-    REQUIRE(j.size() == 1);
-    std::string id = j[0].value("Id", "");
-    REQUIRE(id.size() == 71);
-    return id.substr(7);
-}
-
-std::vector<std::string> lower_dirs(const TestStore& s, const std::string& image) {
-    auto r = s.lf({"inspect", image});
-    REQUIRE(r.status == 0);
-    std::string lower = json::parse(r.output)[0]["GraphDriver"]["Data"].value("LowerDir", "");
-    std::vector<std::string> out;
-    std::stringstream ss(lower);
-    for (std::string part; std::getline(ss, part, ':');)
-        out.push_back(part);
-    return out;
-}
-
 // A small rootfs tar of its own for each i.
 std::string small_tar(const TempDir& t, const std::string& name, int i) {
     std::string dir = t / ("src-" + name);
@@ -197,7 +155,7 @@ TEST_CASE("concurrent first uses of the built-in image make it once", "[concurre
     std::multiset<std::string> want = {"busybox:latest"};
     for (int i = 0; i < 8; i++)
         want.insert("conc/t" + std::to_string(i) + ":v1");
-    CHECK(listed(s) == want);
+    CHECK(listed_names(s) == want);
     auto ids = s.lf({"images", "-q"});
     CHECK(ids.output.size() == 13);  // one image: 12 hex digits and a newline
     CHECK(list_dir(s.root + "/layers").size() == 1);
@@ -250,7 +208,7 @@ TEST_CASE("concurrent imports, tags and rmis on one store lose nothing", "[concu
         want.insert("tagged/r0t" + k + ":v1");
         want.insert("tagged/r1t" + k + ":v1");
     }
-    auto got = listed(s);
+    auto got = listed_names(s);
     CHECK(got == want);
     for (const auto& name : want) {
         CAPTURE(name);
@@ -285,12 +243,12 @@ TEST_CASE("one tar imported under many names at once, then removed at once", "[c
         want.insert(name);
     }
     run_all_at_once(s, t, imports);
-    CHECK(listed(s) == want);
+    CHECK(listed_names(s) == want);
     CHECK(list_dir(s.root + "/layers").size() == 1);
     check_store_consistent(s);
 
     run_all_at_once(s, t, removals);
-    CHECK(listed(s).empty());
+    CHECK(listed_names(s).empty());
     CHECK(list_dir(s.root + "/layers").empty());
     CHECK(list_dir(s.root + "/blobs/sha256").empty());
     CHECK(list_dir(s.root + "/tmp").empty());
@@ -334,7 +292,7 @@ TEST_CASE("an import killed with SIGKILL leaves a store the next command accepts
         if (c.pid > 0) ::kill(c.pid, SIGKILL);
         c.wait();
         INFO(c.describe());
-        auto names = listed(s);
+        auto names = listed_names(s);
         if (c.killed) {
             kills++;
             // Killed after it wrote the index, it is there, and must be whole.
@@ -362,13 +320,13 @@ TEST_CASE("an import killed with SIGKILL leaves a store the next command accepts
     want.insert("small:v1");
     REQUIRE_OK(s.lf({"tag", "small:v1", "small:v2"}));
     want.insert("small:v2");
-    CHECK(listed(s) == want);
+    CHECK(listed_names(s) == want);
 
     // The same tar again: a complete image, whatever the killed runs committed.
     REQUIRE_OK(s.lf({"import", t / "big.tar", "big:final"}));
     want.insert("big:final");
     CHECK(list_dir(s.root + "/tmp").empty());
-    CHECK(listed(s) == want);
+    CHECK(listed_names(s) == want);
     check_store_consistent(s);
     {
         TempDir m;
@@ -384,7 +342,7 @@ TEST_CASE("an import killed with SIGKILL leaves a store the next command accepts
     // prune drops whatever killed imports committed without naming; what is
     // named stays whole.
     REQUIRE_OK(s.lf({"prune"}));
-    CHECK(listed(s) == want);
+    CHECK(listed_names(s) == want);
     for (const auto& name : want) {
         CAPTURE(name);
         for (const auto& dir : lower_dirs(s, name))
@@ -415,7 +373,7 @@ TEST_CASE("an rmi killed with SIGKILL leaves a store the next command accepts", 
         REQUIRE(c.status == 0);
         WARN("rmi finished before it could be killed");
     }
-    auto names = listed(s);
+    auto names = listed_names(s);
     CHECK(names.count("big:1") == 0);  // the index is written before anything is removed
     CHECK(names.count("keep:1") == 1);
     check_store_consistent(s);
@@ -424,6 +382,6 @@ TEST_CASE("an rmi killed with SIGKILL leaves a store the next command accepts", 
     CHECK(list_dir(s.root + "/tmp").empty());
     CHECK(list_dir(s.root + "/layers").size() == 1);
     REQUIRE_OK(s.lf({"import", t / "big.tar", "big:2"}));
-    CHECK(listed(s) == std::multiset<std::string>{"busybox:latest", "keep:1", "big:2"});
+    CHECK(listed_names(s) == std::multiset<std::string>{"busybox:latest", "keep:1", "big:2"});
     check_store_consistent(s);
 }

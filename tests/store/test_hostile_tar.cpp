@@ -42,7 +42,7 @@ TEST_CASE("the raw tar helpers make valid tars when they claim the truth", "[hos
         auto r = h.s.lf({"import", path, "raw/ok:" + std::to_string(h.inputs)});
         INFO(r.output);
         CHECK(r.status == 0);
-        std::string layer = lower_dirs(h.s, "raw/ok:" + std::to_string(h.inputs));
+        std::string layer = lowerdir_option(h.s, "raw/ok:" + std::to_string(h.inputs));
         CHECK(list_dir(layer).size() == 1);
     }
     CHECK(rawtar::header_offsets(plain) == std::vector<size_t>{0});
@@ -80,7 +80,7 @@ TEST_CASE("a well-formed tar with an absolute symlink never written through impo
     INFO(r.output);
     REQUIRE(r.status == 0);
     CHECK(r.output.find("sha256:") != std::string::npos);
-    std::string layer = lower_dirs(h.s, "good/rootfs:1");
+    std::string layer = lowerdir_option(h.s, "good/rootfs:1");
     CHECK(layer.find(':') == std::string::npos);
     struct stat alt = lstat_of(layer + "/etc/alt");
     CHECK(S_ISLNK(alt.st_mode));
@@ -123,7 +123,7 @@ TEST_CASE("a valid OCI layout imports fine, as a directory and as an oci-archive
     INFO(r.output);
     REQUIRE(r.status == 0);
     CHECK(r.output.find("sha256:" + w.config_hex) != std::string::npos);
-    std::string lowers = lower_dirs(h.s, "good/oci:1");
+    std::string lowers = lowerdir_option(h.s, "good/oci:1");
     auto colon = lowers.find(':');
     REQUIRE(colon != std::string::npos);
     std::string top_dir = lowers.substr(0, colon), base_dir = lowers.substr(colon + 1);
@@ -380,7 +380,7 @@ TEST_CASE("as root, device members become real device nodes", "[hostile]") {
     auto r = h.s.lf({"import", path, "dev/rootfs:1"});
     INFO(r.output);
     REQUIRE(r.status == 0);
-    std::string layer = lower_dirs(h.s, "dev/rootfs:1");
+    std::string layer = lowerdir_option(h.s, "dev/rootfs:1");
     struct stat null = lstat_of(layer + "/dev/null");
     CHECK(S_ISCHR(null.st_mode));
     CHECK(null.st_rdev == makedev(1, 3));
@@ -411,7 +411,7 @@ TEST_CASE("overlay and override_stat xattrs carried by a tar are not obeyed", "[
     auto r = h.s.lf({"import", path, "xattr/rootfs:1"});
     INFO(r.output);
     REQUIRE(r.status == 0);
-    std::string layer = lower_dirs(h.s, "xattr/rootfs:1");
+    std::string layer = lowerdir_option(h.s, "xattr/rootfs:1");
     CHECK_FALSE(has_xattr(layer + "/d", "trusted.overlay.opaque"));
     CHECK_FALSE(has_xattr(layer + "/d", "user.overlay.opaque"));
     CHECK_FALSE(has_xattr(layer + "/d", "trusted.overlay.redirect"));
@@ -450,7 +450,7 @@ TEST_CASE("an unprivileged store records devices in override_stat, never as node
         INFO(r.output);
         REQUIRE(r.status == 0);
     }
-    std::string layer = lower_dirs(h.s, "dev/rootfs:1");
+    std::string layer = lowerdir_option(h.s, "dev/rootfs:1");
     struct stat null = lstat_of(layer + "/dev/null");
     CHECK(S_ISREG(null.st_mode));
     CHECK(null.st_size == 0);
@@ -488,7 +488,7 @@ TEST_CASE("an unprivileged store imports a fifo owned by root", "[rootless]") {
     auto r = h.s.lf({"import", path, "fifo/rootfs:1"});
     INFO(r.output);
     REQUIRE(r.status == 0);
-    std::string fifo = lower_dirs(h.s, "fifo/rootfs:1") + "/run/initctl";
+    std::string fifo = lowerdir_option(h.s, "fifo/rootfs:1") + "/run/initctl";
     struct stat st = lstat_of(fifo);
     if (S_ISREG(st.st_mode))
         CHECK(xattr_of(fifo, "user.containers.override_stat") == "0:0:0600:pipe");

@@ -49,26 +49,6 @@ const std::vector<TarMember>& rootfs() {
     return members;
 }
 
-json inspect(const TestStore& s, const std::string& image) {
-    auto r = s.lf({"inspect", image});
-    INFO(r.output);
-    REQUIRE(r.status == 0);
-    json j = json::parse(r.output, nullptr, false);
-    REQUIRE(j.is_array());
-    REQUIRE(j.size() == 1);
-    return j[0];
-}
-
-std::vector<std::string> lower_dirs(const TestStore& s, const std::string& image) {
-    std::string lower = inspect(s, image)["GraphDriver"]["Data"].value("LowerDir", "");
-    std::vector<std::string> out;
-    std::stringstream ss(lower);
-    for (std::string part; std::getline(ss, part, ':');)
-        out.push_back(part);
-    REQUIRE_FALSE(out.empty());
-    return out;
-}
-
 // What stat through a xattr_permissions=2 mount must show for each member.
 void check_owners(const std::string& mnt, const std::vector<TarMember>& members) {
     for (const auto& m : members) {

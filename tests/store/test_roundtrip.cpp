@@ -149,32 +149,6 @@ void build_variety(const std::string& d) {
 
 // ---- the store --------------------------------------------------------------
 
-json inspect(const TestStore& s, const std::string& image) {
-    auto r = s.lf({"inspect", image});
-    INFO(r.output);
-    REQUIRE(r.status == 0);
-    json j = json::parse(r.output, nullptr, false);
-    REQUIRE(j.is_array());
-    REQUIRE(j.size() == 1);
-    return j[0];
-}
-
-std::string id_of(const TestStore& s, const std::string& image) {
-    std::string id = inspect(s, image).value("Id", "");
-    REQUIRE(id.rfind("sha256:", 0) == 0);
-    return id.substr(7);
-}
-
-std::vector<std::string> lower_dirs(const TestStore& s, const std::string& image) {
-    std::string lower = inspect(s, image)["GraphDriver"]["Data"].value("LowerDir", "");
-    std::vector<std::string> out;
-    std::stringstream ss(lower);
-    for (std::string part; std::getline(ss, part, ':');)
-        out.push_back(part);
-    REQUIRE_FALSE(out.empty());
-    return out;
-}
-
 // The manifest the store holds for an image, from its own OCI layout.
 json stored_manifest(const TestStore& s, const std::string& image) {
     std::string digest = inspect(s, image)["Manifest"].value("digest", "");
@@ -253,24 +227,6 @@ struct PodmanImages {
         return name;
     }
 };
-
-// "name:tag" of every row of `layerfs images`.
-std::multiset<std::string> listed_names(const TestStore& s) {
-    auto r = s.lf({"images"});
-    INFO(r.output);
-    REQUIRE(r.status == 0);
-    std::istringstream in(r.output);
-    std::string line;
-    std::getline(in, line);
-    std::multiset<std::string> out;
-    while (std::getline(in, line)) {
-        std::istringstream cols(line);
-        std::string repo, tag;
-        cols >> repo >> tag;
-        out.insert(repo + ":" + tag);
-    }
-    return out;
-}
 
 std::string unique_name(const std::string& what) {
     return "layerfs-rt-" + std::to_string(::getpid()) + "/" + what;
