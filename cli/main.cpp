@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/container_commands.hpp"
 #include "cli/mount_command.hpp"
 #include "cli/store_commands.hpp"
 #include "cli/version.hpp"
@@ -41,6 +42,7 @@ int main(int argc, char** argv) {
         if (verbose) spdlog::set_level(spdlog::level::debug);
     });
     layerfs::cli::add_store_commands(app, global);
+    layerfs::cli::add_container_commands(app, global);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -50,6 +52,11 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "layerfs: %s\n", e.what());
         return 1;
     }
-    if (*mount) return layerfs::cli::mount_main(mount->remaining());
+    if (*mount) {
+        auto args = mount->remaining();
+        if (layerfs::cli::is_container_mount(args))
+            return layerfs::cli::mount_container_main(global, args[0]);
+        return layerfs::cli::mount_main(args);
+    }
     return 0;  // the other commands ran in their callbacks
 }

@@ -8,6 +8,7 @@
 #include "fs/sys/sys.hpp"
 #include "snapshotter/digest.hpp"
 #include "snapshotter/failure.hpp"
+#include "snapshotter/reference.hpp"
 
 namespace layerfs::store {
 
@@ -65,6 +66,54 @@ ContainerRecord create_container(Store& s, const Image& image, const std::string
          "creating the container");
     must(sys::fsync_fd(containers.get()), "creating the container");
     return c;
+}
+
+ContainerRecord find_container(const Store& s, const std::string& what) {
+    auto all = list_containers(s);
+    for (auto& c : all)
+        if (c.name == what || c.id == what) return c;
+    if (auto prefix = id_prefix(what)) {
+        const ContainerRecord* found = nullptr;
+        for (const auto& c : all) {
+            if (!c.id.starts_with(*prefix)) continue;
+            if (found) fail("container id prefix '" + what + "' is ambiguous");
+            found = &c;
+        }
+        if (found) return *found;
+    }
+    fail("container '" + what + "' not found");
+}
+
+std::string container_dir(const Store& s, const ContainerRecord& c) {
+    return s.root() + "/containers/" + c.id;
+}
+
+MountConfig container_mount(Store& s, const ContainerRecord& c) {
+    MountConfig m;
+    for (auto l = c.layers.rbegin(); l != c.layers.rend(); ++l) {
+        if (!s.has_layer(*l)) fail("container " + c.name + ": layer sha256:" + *l + " is missing");
+        m.lowerdirs.push_back(s.layer_dir(*l));
+    }
+    std::string dir = container_dir(s, c);
+    m.upperdir = dir + "/upper";
+    m.workdir = dir + "/work";
+    m.mountpoint = dir + "/merged";
+    if (!s.identity().privileged) m.xattr_permissions = 2;
+    return m;
+}
+
+void remove_container(Store& s, const ContainerRecord& c) {
+    // Renamed into tmp/ first: a container is complete or gone, and what a
+    // killed removal leaves in tmp/ the next writer clears.
+    Fd containers = must(sys::open_at(s.fd(), "containers", O_RDONLY | O_DIRECTORY),
+                         "removing container " + c.name);
+    Fd tmp =
+        must(sys::open_at(s.fd(), "tmp", O_RDONLY | O_DIRECTORY), "removing container " + c.name);
+    std::string gone = "rm-" + c.id;
+    must(sys::rename_at(containers.get(), c.id.c_str(), tmp.get(), gone.c_str()),
+         "removing container " + c.name);
+    must(sys::fsync_fd(containers.get()), "removing container " + c.name);
+    remove_tree(tmp.get(), gone);
 }
 
 }  // namespace layerfs::store

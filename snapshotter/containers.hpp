@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "fs/overlay/options.hpp"
 #include "snapshotter/images.hpp"
 #include "snapshotter/store.hpp"
 
@@ -19,5 +20,19 @@ struct ContainerRecord {
 std::vector<ContainerRecord> list_containers(const Store& s);
 // Creates the container's directories and record (exclusive lock held).
 ContainerRecord create_container(Store& s, const Image& image, const std::string& name);
+
+// The container `what` names: its name, its id or a unique prefix of its id.
+ContainerRecord find_container(const Store& s, const std::string& what);
+
+// containers/<id>, absolute.
+std::string container_dir(const Store& s, const ContainerRecord& c);
+
+// The mount of the container's root: its layers under its upper dir, at
+// containers/<id>/merged. An unprivileged store keeps owners and modes in
+// user.containers.override_stat, as its layers do.
+MountConfig container_mount(Store& s, const ContainerRecord& c);
+
+// Removes the record and its directories (exclusive lock held, nothing mounted).
+void remove_container(Store& s, const ContainerRecord& c);
 
 }  // namespace layerfs::store

@@ -46,4 +46,11 @@ std::string sha256_hex(std::string_view data) {
     return h.hex();
 }
 
+std::string chain_id_hex(const std::vector<std::string>& diff_ids) {
+    std::string chain;
+    for (const auto& d : diff_ids)
+        chain = chain.empty() ? d : sha256_hex(digest_of_hex(chain) + " " + digest_of_hex(d));
+    return chain;
+}
+
 }  // namespace layerfs::store

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace layerfs::store {
 
@@ -32,5 +33,9 @@ class Sha256 {
 };
 
 std::string sha256_hex(std::string_view data);
+
+// The OCI chain id of a stack of layers (diff_id hexes, bottom first), as hex:
+// ChainID(L0) = DiffID(L0), ChainID(Ln) = sha256(ChainID(Ln-1) + " " + DiffID(Ln)).
+std::string chain_id_hex(const std::vector<std::string>& diff_ids);
 
 }  // namespace layerfs::store

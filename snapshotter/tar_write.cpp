@@ -39,9 +39,15 @@ EntryPtr make_entry(const std::string& path, mode_t mode, int64_t mtime, int64_t
 
 TarWriter::TarWriter(int fd) : a_(archive_write_new()), disk_(archive_read_disk_new()), fd_(fd) {
     links_ = archive_entry_linkresolver_new();
-    archive_write_set_format_pax_restricted(a_);
-    // Names are bytes: keep them as they are, UTF-8 or not, whatever the locale.
-    archive_write_set_options(a_, "hdrcharset=BINARY");
+    // Full pax rather than "restricted": the latter drops sub-second mtimes
+    // unless an entry needs a pax header anyway. Entries carry no atime, ctime
+    // or device/inode numbers, so a pax header appears only where it says
+    // something (long names, sub-second times, xattrs, non-UTF-8 names).
+    archive_write_set_format_pax(a_);
+    // OCI layers carry xattrs as SCHILY.xattr.* only (libarchive adds its own
+    // LIBARCHIVE.xattr.* copies otherwise).
+    if (archive_write_set_options(a_, "xattrheader=SCHILY") != ARCHIVE_OK)
+        fail(std::string("tar: ") + archive_error_string(a_));
     archive_entry_linkresolver_set_strategy(links_, archive_format(a_));
     // No padding of the last block to 10240 bytes: the tar ends after its end marker.
     archive_write_set_bytes_in_last_block(a_, 1);
@@ -56,9 +62,14 @@ TarWriter::~TarWriter() {
     archive_write_free(a_);
 }
 
-void TarWriter::add(archive_entry* e, int data_fd) {
-    if (archive_write_header(a_, e) != ARCHIVE_OK)
+void TarWriter::header(archive_entry* e) {
+    // ARCHIVE_WARN: a name that is not UTF-8, kept as bytes (hdrcharset=BINARY).
+    if (archive_write_header(a_, e) < ARCHIVE_WARN)
         fail(std::string("tar: ") + archive_error_string(a_));
+}
+
+void TarWriter::add(archive_entry* e, int data_fd) {
+    header(e);
     if (data_fd < 0 || archive_entry_size(e) <= 0) return;
     std::vector<char> buf(1 << 20);
     auto left = static_cast<uint64_t>(archive_entry_size(e));
@@ -74,15 +85,13 @@ void TarWriter::add(archive_entry* e, int data_fd) {
 }
 
 void TarWriter::add_bytes(archive_entry* e, std::string_view data) {
-    if (archive_write_header(a_, e) != ARCHIVE_OK)
-        fail(std::string("tar: ") + archive_error_string(a_));
+    header(e);
     if (!data.empty() && archive_write_data(a_, data.data(), data.size()) < 0)
         fail(std::string("tar: ") + archive_error_string(a_));
 }
 
 void TarWriter::add_streamed(archive_entry* e, const std::function<void(const Sink&)>& produce) {
-    if (archive_write_header(a_, e) != ARCHIVE_OK)
-        fail(std::string("tar: ") + archive_error_string(a_));
+    header(e);
     produce([&](const char* p, size_t n) {
         if (archive_write_data(a_, p, n) < 0) fail(std::string("tar: ") + archive_error_string(a_));
     });
@@ -105,6 +114,10 @@ void TarWriter::add_tree_at(const std::string& abs, const std::string& rel) {
         archive_entry_copy_pathname(e.get(), path.c_str());
         if (archive_read_disk_entry_from_file(disk_, e.get(), -1, &st) != ARCHIVE_OK)
             fail("reading " + path + ": " + archive_error_string(disk_));
+        // Access, change and birth times differ between copies of the same tree.
+        archive_entry_unset_atime(e.get());
+        archive_entry_unset_ctime(e.get());
+        archive_entry_unset_birthtime(e.get());
         archive_entry_copy_pathname(e.get(),
                                     S_ISDIR(st.st_mode) ? (name + "/").c_str() : name.c_str());
         archive_entry* spare = nullptr;

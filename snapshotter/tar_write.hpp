@@ -1,7 +1,7 @@
 #pragma once
 // Writes an uncompressed POSIX (pax) tar to an fd through libarchive: PAX headers
-// only where ustar cannot hold a field, xattrs as SCHILY.xattr.*, as OCI layers
-// are written.
+// only where ustar cannot hold a field (sub-second mtimes included), xattrs as SCHILY.xattr.*, as
+// OCI layers are written.
 #include <sys/stat.h>
 
 #include <functional>
@@ -34,6 +34,7 @@ class TarWriter {
     void finish();
 
   private:
+    void header(archive_entry* e);
     void add_tree_at(const std::string& abs, const std::string& rel);
     archive* a_;
     archive* disk_;
