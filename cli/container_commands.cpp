@@ -86,8 +86,6 @@ void cmd_create(const GlobalOptions& g, const std::string& image, const std::str
     Store s = open_store(g);
     auto lock = s.lock(true);
     if (store::names_builtin(image)) store::ensure_builtin(s);
-    if (!name.empty() && store::id_prefix(name) && name.size() == 64)
-        fail("a container name cannot be a container id");
     auto c = store::create_container(s, store::find_image(s, image), name);
     std::printf("%s\n", c.id.c_str());
 }
@@ -201,7 +199,9 @@ void cmd_commit(const GlobalOptions& g, CommitArgs a) {
 }  // namespace
 
 bool is_container_mount(const std::vector<std::string>& args) {
-    return args.size() == 1 && !args[0].empty() && args[0][0] != '-';
+    // A mount point alone (a path) is a fuse-overlayfs command line missing its -o.
+    return args.size() == 1 &&
+           (store::valid_container_name(args[0]) || store::is_sha256_hex(args[0]));
 }
 
 int mount_container_main(const GlobalOptions& g, const std::string& what) {

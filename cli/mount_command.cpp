@@ -13,6 +13,7 @@ namespace layerfs::cli {
 const char* const kMountUsage =
     R"(usage: layerfs mount [-f] [-d] -o lowerdir=TOP:...:BOTTOM[,upperdir=U,workdir=W][,OPTS] MOUNTPOINT
        layerfs-mount [SOURCE] MOUNTPOINT -o OPTS      (fuse-overlayfs / mount.fuse3 command line)
+       layerfs [--root DIR] mount CONTAINER           (a container's root; prints where)
 
   -f                    stay in the foreground
   -d                    debug logs (implies -f)

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 
+#include <cctype>
 #include <nlohmann/json.hpp>
 #include <random>
 
@@ -42,6 +43,9 @@ ContainerRecord create_container(Store& s, const Image& image, const std::string
     std::string seed;
     for (int i = 0; i < 8; i++)
         seed += std::to_string(rd());
+    if (!name.empty() && !valid_container_name(name))
+        fail("invalid container name '" + name +
+             "': use [a-zA-Z0-9][a-zA-Z0-9_.-]*, and not 64 hex digits");
     ContainerRecord c{sha256_hex(seed), name, image.id, {}};
     for (const auto& l : image.layers)
         c.layers.push_back(l.diff_id);
@@ -66,6 +70,14 @@ ContainerRecord create_container(Store& s, const Image& image, const std::string
          "creating the container");
     must(sys::fsync_fd(containers.get()), "creating the container");
     return c;
+}
+
+bool valid_container_name(const std::string& name) {
+    if (name.empty() || !std::isalnum(static_cast<unsigned char>(name[0]))) return false;
+    for (char c : name)
+        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '.' && c != '-')
+            return false;
+    return !(name.size() == 64 && is_sha256_hex(name));
 }
 
 ContainerRecord find_container(const Store& s, const std::string& what) {

@@ -21,6 +21,9 @@ std::vector<ContainerRecord> list_containers(const Store& s);
 // Creates the container's directories and record (exclusive lock held).
 ContainerRecord create_container(Store& s, const Image& image, const std::string& name);
 
+// Docker's rule, [a-zA-Z0-9][a-zA-Z0-9_.-]*, and not 64 hex digits (an id).
+bool valid_container_name(const std::string& name);
+
 // The container `what` names: its name, its id or a unique prefix of its id.
 ContainerRecord find_container(const Store& s, const std::string& what);
 
