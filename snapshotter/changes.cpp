@@ -195,7 +195,7 @@ class Walker {
         size_t index = items.size();
         ChangeItem it;
         it.path = path;
-        it.meta = read_meta(fd.get(), e.st);
+        it.meta = read_meta(fd.get(), e.st, path);
         it.dev = e.st.st_dev;
         it.ino = e.st.st_ino;
         it.nlink = e.st.st_nlink;
@@ -226,7 +226,7 @@ class Walker {
         if (!hit.found) return State::Added;
         if (opts_.docker) return State::Changed;
         int lower = S_ISDIR(hit.st.st_mode) ? hit.dirs.front().get() : hit.fd.get();
-        switch (compare_meta(m, read_meta(lower, hit.st))) {
+        switch (compare_meta(m, read_meta(lower, hit.st, "the lower copy of " + path))) {
             case Verdict::Same:
                 return State::Same;
             case Verdict::Changed:
@@ -272,7 +272,7 @@ void promote_links(std::vector<ChangeItem>& items) {
 
 }  // namespace
 
-Meta read_meta(int fd, const struct stat& st) {
+Meta read_meta(int fd, const struct stat& st, const std::string& path) {
     Meta m;
     m.mode = st.st_mode;
     m.uid = st.st_uid;
@@ -281,11 +281,11 @@ Meta read_meta(int fd, const struct stat& st) {
     m.mtime_sec = st.st_mtim.tv_sec;
     m.mtime_nsec = st.st_mtim.tv_nsec;
     m.rdev = st.st_rdev;
-    if (S_ISLNK(st.st_mode)) m.link_target = must(sys::readlink_at(fd, ""), "reading a symlink");
+    if (S_ISLNK(st.st_mode)) m.link_target = must(sys::readlink_at(fd, ""), "reading " + path);
     auto names = sys::listxattr_fd(fd);
     // Symlinks, fifos and sockets may not support xattrs at all.
     if (!names && names.err() != EOPNOTSUPP && names.err() != EPERM)
-        must(std::move(names), "listing xattrs");
+        must(std::move(names), "listing the xattrs of " + path);
     if (!names) return m;
     for (const auto& n : *names) {
         auto v = sys::getxattr_fd(fd, n.c_str());
@@ -300,6 +300,12 @@ Meta read_meta(int fd, const struct stat& st) {
             }
             continue;
         }
+        // Kernel overlayfs with redirect_dir or metacopy (both off by default)
+        // keeps a renamed directory's or a file's data elsewhere in the lowers.
+        if (n == "trusted.overlay.redirect" || n == "user.overlay.redirect" ||
+            n == "trusted.overlay.metacopy" || n == "user.overlay.metacopy")
+            fail(path + " carries " + n +
+                 ": uppers written with redirect_dir or metacopy are not supported");
         if (whiteout::is_private_xattr(n, true)) continue;
         m.xattrs.emplace_back(n, std::move(*v));
     }

@@ -46,7 +46,8 @@ std::vector<ChangeItem> collect_changes(int upper, const std::vector<int>& lower
 // The A/C/D list `layerfs diff` prints.
 std::vector<Change> reported_changes(const std::vector<ChangeItem>& items);
 
-// An entry's metadata as the merged tree shows it (`fd`: O_PATH or open).
-Meta read_meta(int fd, const struct stat& st);
+// An entry's metadata as the merged tree shows it (`fd`: O_PATH or open);
+// `path` names it in errors.
+Meta read_meta(int fd, const struct stat& st, const std::string& path);
 
 }  // namespace layerfs::store
