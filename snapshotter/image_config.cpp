@@ -1,8 +1,10 @@
 #include "snapshotter/image_config.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "snapshotter/failure.hpp"
 
@@ -37,8 +39,8 @@ json command(const std::string& what, const std::string& arg) {
 
 // KEY=VALUE words; `legacy` allows the old "KEY VALUE" form (ENV only).
 std::vector<std::pair<std::string, std::string>> pairs(const std::string& what,
+                                                       const std::vector<std::string>& words,
                                                        const std::string& arg, bool legacy) {
-    auto words = split_words(arg);
     std::vector<std::pair<std::string, std::string>> out;
     if (legacy && !words.empty() && words[0].find('=') == std::string::npos) {
         size_t sp = arg.find_first_of(" \t");
@@ -71,21 +73,41 @@ std::string port_key(const std::string& what, const std::string& p) {
                v <= 65535;
     };
     auto dash = ports.find('-');
-    bool ok = dash == std::string::npos ? valid(ports)
-                                        : valid(std::string_view(ports).substr(0, dash)) &&
-                                              valid(std::string_view(ports).substr(dash + 1));
+    bool ok = dash == std::string::npos
+                  ? valid(ports)
+                  : valid(std::string_view(ports).substr(0, dash)) &&
+                        valid(std::string_view(ports).substr(dash + 1)) &&
+                        std::stoul(ports.substr(0, dash)) <= std::stoul(ports.substr(dash + 1));
     if (!ok) fail(what + ": invalid port '" + p + "'");
     return ports + "/" + proto;
 }
 
+// filepath.Join as docker uses it: joined, then "." and ".." resolved lexically.
 std::string join_workdir(const std::string& base, const std::string& dir) {
-    if (!dir.empty() && dir.front() == '/') return dir;
-    std::string b = base.empty() ? "/" : base;
-    if (b.back() != '/') b += '/';
-    return b + dir;
+    std::string joined = !dir.empty() && dir.front() == '/' ? dir : base + "/" + dir;
+    std::vector<std::string> parts;
+    for (size_t i = 0; i <= joined.size();) {
+        size_t j = std::min(joined.find('/', i), joined.size());
+        std::string p = joined.substr(i, j - i);
+        if (p == "..") {
+            if (!parts.empty()) parts.pop_back();
+        } else if (!p.empty() && p != ".") {
+            parts.push_back(p);
+        }
+        i = j + 1;
+    }
+    std::string out;
+    for (auto& p : parts)
+        out += "/" + p;
+    return out.empty() ? "/" : out;
 }
 
-void apply(json& cfg, const std::string& instruction) {
+// What one change list has set so far (Dockerfile rules depend on it).
+struct Applied {
+    bool cmd = false;
+};
+
+void apply(json& cfg, const std::string& instruction, Applied& done) {
     std::string text = trim(instruction);
     size_t sp = text.find_first_of(" \t");
     std::string word = text.substr(0, sp);
@@ -93,44 +115,60 @@ void apply(json& cfg, const std::string& instruction) {
     for (auto& c : word)
         c = char(std::toupper(static_cast<unsigned char>(c)));
     const std::string what = "-c '" + instruction + "'";
+    static const std::set<std::string> known = {
+        "CMD", "ENTRYPOINT", "ENV", "EXPOSE", "LABEL", "STOPSIGNAL", "USER", "VOLUME", "WORKDIR"};
     if (word.empty()) fail(what + ": empty instruction");
+    if (!known.count(word))
+        fail(what + ": unknown instruction '" + word + "' (known: " + kKnown + ")");
     if (arg.empty()) fail(what + ": " + word + " needs an argument");
-    if (word == "CMD" || word == "ENTRYPOINT") {
-        cfg[word == "CMD" ? "Cmd" : "Entrypoint"] = command(what, arg);
+    auto words = [&](const std::string& a) {
+        try {
+            return split_words(a);
+        } catch (const Failure& e) {
+            fail(what + ": " + e.what());
+        }
+    };
+    if (word == "CMD") {
+        cfg["Cmd"] = command(what, arg);
+        done.cmd = true;
+    } else if (word == "ENTRYPOINT") {
+        cfg["Entrypoint"] = command(what, arg);
+        // As in a Dockerfile: a new entrypoint does not inherit the parent's CMD.
+        if (!done.cmd) cfg["Cmd"] = nullptr;
     } else if (word == "ENV") {
         json& env = cfg["Env"];
         if (!env.is_array()) env = json::array();
-        for (auto& [k, v] : pairs(what, arg, true)) {
-            json kept = json::array();
-            for (auto& e : env)
-                if (!e.is_string() || e.get<std::string>().rfind(k + "=", 0) != 0)
-                    kept.push_back(e);
-            kept.push_back(k + "=" + v);
-            env = kept;
+        for (auto& [k, v] : pairs(what, words(arg), arg, true)) {
+            auto same = [&](const json& e) {
+                return e.is_string() && e.get<std::string>().rfind(k + "=", 0) == 0;
+            };
+            auto it = std::find_if(env.begin(), env.end(), same);
+            if (it != env.end())
+                *it = k + "=" + v;  // in place, as docker does
+            else
+                env.push_back(k + "=" + v);
         }
     } else if (word == "LABEL") {
         json& labels = cfg["Labels"];
         if (!labels.is_object()) labels = json::object();
-        for (auto& [k, v] : pairs(what, arg, false))
+        for (auto& [k, v] : pairs(what, words(arg), arg, false))
             labels[k] = v;
     } else if (word == "EXPOSE") {
         json& ports = cfg["ExposedPorts"];
         if (!ports.is_object()) ports = json::object();
-        for (auto& p : split_words(arg))
+        for (auto& p : words(arg))
             ports[port_key(what, p)] = json::object();
     } else if (word == "VOLUME") {
         json& vols = cfg["Volumes"];
         if (!vols.is_object()) vols = json::object();
-        json list = arg.front() == '[' ? command(what, arg) : json(split_words(arg));
+        json list = arg.front() == '[' ? command(what, arg) : json(words(arg));
         for (auto& v : list)
             vols[v.get<std::string>()] = json::object();
     } else if (word == "WORKDIR") {
         cfg["WorkingDir"] = join_workdir(cfg.value("WorkingDir", ""), arg);
-    } else if (word == "USER" || word == "STOPSIGNAL") {
+    } else {  // USER, STOPSIGNAL
         if (arg.find_first_of(" \t") != std::string::npos) fail(what + ": one word expected");
         cfg[word == "USER" ? "User" : "StopSignal"] = arg;
-    } else {
-        fail(what + ": unknown instruction '" + word + "' (known: " + kKnown + ")");
     }
 }
 
@@ -154,7 +192,10 @@ std::vector<std::string> split_words(std::string_view s) {
         } else if (c == '\'' || c == '"') {
             size_t end = i + 1;
             for (; end < s.size() && s[end] != c; end++) {
-                if (c == '"' && s[end] == '\\' && end + 1 < s.size()) end++;
+                // In double quotes a backslash escapes only ", \ and $, as in sh.
+                if (c == '"' && s[end] == '\\' && end + 1 < s.size() &&
+                    (s[end + 1] == '"' || s[end + 1] == '\\' || s[end + 1] == '$'))
+                    end++;
                 cur += s[end];
             }
             if (end >= s.size()) fail("unterminated quote in '" + std::string(s) + "'");
@@ -169,19 +210,25 @@ std::vector<std::string> split_words(std::string_view s) {
 
 void check_changes(const std::vector<std::string>& changes) {
     json cfg = json::object();
+    Applied done;
     for (const auto& c : changes)
-        apply(cfg, c);
+        apply(cfg, c, done);
 }
 
 std::string derive_config(std::string_view parent_json, const CommitSpec& spec) {
     json j = json::parse(parent_json, nullptr, false);
     if (!j.is_object()) fail("the parent image's config is not a JSON object");
     j["created"] = spec.created;
-    if (!spec.author.empty()) j["author"] = spec.author;
+    // The child's author is the commit's, as docker's NewChildImage has it.
+    if (spec.author.empty())
+        j.erase("author");
+    else
+        j["author"] = spec.author;
     json& cfg = j["config"];
     if (!cfg.is_object()) cfg = json::object();
+    Applied done;
     for (const auto& c : spec.changes)
-        apply(cfg, c);
+        apply(cfg, c, done);
     json& rootfs = j["rootfs"];
     if (!rootfs.is_object()) rootfs = json::object();
     rootfs["type"] = "layers";

@@ -3,9 +3,11 @@
 #include <catch2/catch.hpp>
 #include <cctype>
 #include <string>
+#include <vector>
 
 #include "snapshotter/digest.hpp"
 
+using layerfs::store::chain_id_hex;
 using layerfs::store::digest_hex;
 using layerfs::store::digest_of_hex;
 using layerfs::store::is_sha256_hex;
@@ -21,6 +23,13 @@ const std::string kAbc = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff
 const std::string kTwoBlocks = "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1";
 const std::string kMillionA = "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0";
 const std::string kTwoBlockMsg = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+
+// Chain ids of diff_ids kEmpty (E), kAbc (A) and 64 'f' (F), computed with
+// coreutils, e.g. printf 'sha256:%s sha256:%s' E A | sha256sum.
+const std::string kF(64, 'f');
+const std::string kChainEA = "a893da35bd22286079f2f3931516d3423eb9b4945f2379e0f8a501ec3d665dd6";
+const std::string kChainAE = "dd8ddd90bdf3ccbd91abd3f399218c9d93e91246734fab743933f42048ac3e2c";
+const std::string kChainEAF = "67ed2f9974187340378482b4be5410360b187658a4b8ae877ba116528c656430";
 
 }  // namespace
 
@@ -152,4 +161,27 @@ TEST_CASE("digest_of_hex prefixes sha256:", "[digest]") {
     CHECK(kSha256Prefix == "sha256:");
     CHECK(digest_of_hex(kAbc) == "sha256:" + kAbc);
     CHECK(digest_of_hex("") == "sha256:");
+}
+
+TEST_CASE("chain_id_hex of one layer is its diff_id", "[digest]") {
+    CHECK(chain_id_hex({kEmpty}) == kEmpty);
+    CHECK(chain_id_hex({kAbc}) == kAbc);
+}
+
+TEST_CASE("chain_id_hex of several layers", "[digest]") {
+    CHECK(chain_id_hex({kEmpty, kAbc}) == kChainEA);
+    CHECK(chain_id_hex({kEmpty, kAbc, kF}) == kChainEAF);
+    // Order matters: the bottom layer comes first.
+    CHECK(chain_id_hex({kAbc, kEmpty}) == kChainAE);
+    // The definition, spelled out: each step hashes "sha256:<chain> sha256:<diff_id>".
+    CHECK(chain_id_hex({kEmpty, kAbc, kF}) ==
+          sha256_hex("sha256:" + chain_id_hex({kEmpty, kAbc}) + " sha256:" + kF));
+}
+
+TEST_CASE("chain_id_hex of a layer repeated is not the layer", "[digest]") {
+    // Two identical layers (an empty change committed twice) still chain.
+    std::string twice = chain_id_hex({kAbc, kAbc});
+    CHECK(twice != kAbc);
+    CHECK(twice == sha256_hex("sha256:" + kAbc + " sha256:" + kAbc));
+    CHECK(is_sha256_hex(twice));
 }
