@@ -127,7 +127,10 @@ void print_changes(const std::vector<store::Change>& changes, const std::string&
         auto out = nlohmann::json::array();
         for (const auto& c : changes)
             out.push_back({{"Path", c.path}, {"Kind", store::change_api_kind(c.kind)}});
-        std::printf("%s\n", out.dump(2).c_str());
+        // Names are bytes; JSON wants UTF-8: a byte that is not becomes U+FFFD, as
+        // docker's encoder writes it.
+        std::printf("%s\n",
+                    out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
         return;
     }
     for (const auto& c : changes)
@@ -152,8 +155,9 @@ void cmd_diff(const GlobalOptions& g, const DiffArgs& a) {
     opts.docker = a.docker;
     const bool dirs = !a.lower.empty() || !a.upper.empty();
     if (dirs && (a.lower.empty() || a.upper.empty())) fail("diff: --lower and --upper go together");
-    if (dirs == !a.container.empty())
+    if (dirs && !a.container.empty())
         fail("diff: give a CONTAINER, or --lower and --upper, not both");
+    if (!dirs && a.container.empty()) fail("diff: give a CONTAINER, or --lower and --upper");
     if (dirs)
         return print_changes(
             store::reported_changes(diff_dirs(a.upper, split_lowerdirs(a.lower), opts)), a.format);

@@ -20,44 +20,55 @@ namespace layerfs::store {
 namespace {
 
 // A directory of the old (lower-only) tree: the layer directories that merge
-// into it, top first. Empty when the path was no directory there.
-using View = std::vector<Fd>;
-
-std::vector<int> raw(const View& v) {
-    std::vector<int> out;
-    for (const auto& f : v)
-        out.push_back(f.get());
-    return out;
-}
+// into it, top first, with the index of their layer. Empty when the path was
+// no directory there.
+struct LayerDir {
+    int layer;
+    Fd fd;
+};
+using View = std::vector<LayerDir>;
 
 struct LowerHit {
     bool found = false;
+    int layer = -1;  // of the visible entry
     struct stat st {};
     Fd fd;      // the visible entry
     View dirs;  // for a directory: the layers that merge into it
 };
 
-LowerHit lookup_lower(const std::vector<int>& dirs, const std::string& name,
-                      const std::string& path) {
+LowerHit lookup_lower(const View& dirs, const std::string& name, const std::string& path) {
     Resolver r;
     std::vector<Found> found;
     for (size_t i = 0; i < dirs.size(); i++) {
         found.push_back(
-            must(probe_name(dirs[i], name, true), "reading the lower layers at " + path));
+            must(probe_name(dirs[i].fd.get(), name, true), "reading the lower layers at " + path));
         if (!r.feed(int(i), found.back().probe)) break;
     }
     const Resolution& res = r.result();
     LowerHit hit;
     if (!res.found()) return hit;
     hit.found = true;
+    hit.layer = dirs[size_t(res.top)].layer;
     hit.st = found[size_t(res.top)].st;
     if (S_ISDIR(hit.st.st_mode)) {
         for (int l : res.dir_layers)
-            hit.dirs.push_back(std::move(found[size_t(l)].fd));
+            hit.dirs.push_back({dirs[size_t(l)].layer, std::move(found[size_t(l)].fd)});
     } else {
         hit.fd = std::move(found[size_t(res.top)].fd);
     }
     return hit;
+}
+
+// Whether the old tree showed `name`: the first layer that says anything
+// decides, and a directory need not be opened (or readable) for that.
+bool in_lower(const View& dirs, const std::string& name, const std::string& path) {
+    for (const auto& d : dirs) {
+        auto f =
+            must(probe_name(d.fd.get(), name, false, false), "reading the lower layers at " + path);
+        if (f.probe == Probe::Whiteout) return false;
+        if (f.probe != Probe::Absent) return true;
+    }
+    return false;
 }
 
 // The names the old tree showed in a directory.
@@ -65,10 +76,10 @@ std::vector<std::string> lower_names(const View& view, const std::string& path) 
     std::vector<std::vector<RawEntry>> listings;
     for (const auto& d : view) {
         std::vector<RawEntry> l;
-        for (auto& e : must(sys::read_dir(d.get()), "listing the lower layers at " + path)) {
+        for (auto& e : must(sys::read_dir(d.fd.get()), "listing the lower layers at " + path)) {
             RawEntry r{e.name, e.type, e.ino, false};
             if (e.type == DT_CHR) {
-                auto st = sys::stat_at(d.get(), e.name.c_str());
+                auto st = sys::stat_at(d.fd.get(), e.name.c_str());
                 r.whiteout_dev = st && whiteout::is_whiteout_device(st->st_mode, st->st_rdev);
             }
             l.push_back(std::move(r));
@@ -118,10 +129,27 @@ struct UpperEntry {
     struct stat st;
 };
 
+// layerfs keeps the names of a lower hard link linked when it copies one up:
+// the copy carries the link count in an xattr, and the other names join it in
+// the upper layer only when they are looked up.
+bool is_linked_copy(int fd) {
+    for (const char* x : {"trusted.overlay.layerfs.nlink", "user.overlay.layerfs.nlink"})
+        if (sys::getxattr_fd(fd, x)) return true;
+    return false;
+}
+
+struct LinkedCopy {
+    size_t item;
+    int layer;  // where the lower file is
+    dev_t dev;
+    ino_t ino;
+};
+
 class Walker {
   public:
     Walker(const DiffOptions& opts) : opts_(opts) {}
     std::vector<ChangeItem> items;
+    std::vector<LinkedCopy> linked_copies;
 
     // Walks the upper directory `dir` at `path` ("" for the root). `old` is the
     // directory in the old tree; `hidden` says lower entries no longer show
@@ -146,10 +174,9 @@ class Walker {
         std::set<std::string> names;
         for (const auto& p : present)
             names.insert(p.name);
-        const std::vector<int> old_dirs = raw(old);
         bool changed = false;
         for (auto& p : present)
-            changed |= entry(dir, path, old_dirs, p, hidden, carried);
+            changed |= entry(dir, path, old, p, hidden, carried);
         if (hidden) {
             // Whatever the old tree had here and the upper layer did not bring back.
             if (!old.empty())
@@ -161,7 +188,7 @@ class Walker {
         } else {
             for (auto& [n, st] : whiteouts) {
                 if (names.count(n) || old.empty()) continue;  // the entry wins; nothing hidden
-                if (!lookup_lower(old_dirs, n, path + "/" + n).found) continue;
+                if (!in_lower(old, n, path + "/" + n)) continue;
                 deleted(path + "/" + n, &st, carried);
                 changed = true;
             }
@@ -184,8 +211,8 @@ class Walker {
         items.push_back(std::move(it));
     }
 
-    bool entry(int dir, const std::string& parent, const std::vector<int>& old, UpperEntry& e,
-               bool hidden, bool carried) {
+    bool entry(int dir, const std::string& parent, const View& old, UpperEntry& e, bool hidden,
+               bool carried) {
         std::string path = parent + "/" + e.name;
         const bool is_dir = S_ISDIR(e.st.st_mode);
         Fd fd = must(is_dir ? open_dir(dir, e.name.c_str())
@@ -200,6 +227,9 @@ class Walker {
         it.ino = e.st.st_ino;
         it.nlink = e.st.st_nlink;
         it.state = classify(fd.get(), it.meta, hit, path);
+        if (S_ISREG(e.st.st_mode) && e.st.st_nlink > 1 && hit.found && S_ISREG(hit.st.st_mode) &&
+            hit.st.st_nlink > 1 && is_linked_copy(fd.get()))
+            linked_copies.push_back({index, hit.layer, hit.st.st_dev, hit.st.st_ino});
         items.push_back(std::move(it));
         if (!is_dir) {
             bool changed = items[index].state != State::Same;
@@ -225,7 +255,7 @@ class Walker {
     State classify(int fd, const Meta& m, LowerHit& hit, const std::string& path) {
         if (!hit.found) return State::Added;
         if (opts_.docker) return State::Changed;
-        int lower = S_ISDIR(hit.st.st_mode) ? hit.dirs.front().get() : hit.fd.get();
+        int lower = S_ISDIR(hit.st.st_mode) ? hit.dirs.front().fd.get() : hit.fd.get();
         switch (compare_meta(m, read_meta(lower, hit.st, "the lower copy of " + path))) {
             case Verdict::Same:
                 return State::Same;
@@ -240,6 +270,32 @@ class Walker {
     const DiffOptions& opts_;
 };
 
+std::map<std::string, size_t> index_paths(const std::vector<ChangeItem>& items) {
+    std::map<std::string, size_t> by_path;
+    for (size_t i = 0; i < items.size(); i++)
+        by_path[items[i].path] = i;
+    return by_path;
+}
+
+// "/a/b/c" -> "/a", "/a/b".
+std::vector<std::string> ancestors(const std::string& path) {
+    std::vector<std::string> out;
+    for (size_t p = path.find('/', 1); p != std::string::npos; p = path.find('/', p + 1))
+        out.push_back(path.substr(0, p));
+    return out;
+}
+
+// The parents of a change are changed too.
+void mark_ancestors(std::vector<ChangeItem>& items, const std::map<std::string, size_t>& by_path,
+                    const std::string& path) {
+    for (const auto& a : ancestors(path)) {
+        ChangeItem& it = items[by_path.at(a)];
+        if (it.state != State::Same) continue;
+        it.state = State::Changed;
+        it.in_layer = true;
+    }
+}
+
 // A file that shares its inode with a changed one changed too: the layer must
 // carry both names for the link to survive.
 void promote_links(std::vector<ChangeItem>& items) {
@@ -247,11 +303,8 @@ void promote_links(std::vector<ChangeItem>& items) {
     for (size_t i = 0; i < items.size(); i++)
         if (items[i].state != State::Deleted && S_ISREG(items[i].meta.mode) && items[i].nlink > 1)
             groups[{items[i].dev, items[i].ino}].push_back(i);
-    std::map<std::string, size_t> by_path;
-    for (size_t i = 0; i < items.size(); i++)
-        by_path[items[i].path] = i;
+    auto by_path = index_paths(items);
     for (auto& [key, members] : groups) {
-        if (members.size() < 2) continue;
         if (std::none_of(members.begin(), members.end(),
                          [&](size_t i) { return items[i].state != State::Same; }))
             continue;
@@ -259,13 +312,85 @@ void promote_links(std::vector<ChangeItem>& items) {
             if (items[i].state != State::Same) continue;
             items[i].state = State::Changed;
             items[i].in_layer = true;
-            for (auto p = items[i].path.rfind('/'); p != 0 && p != std::string::npos;
-                 p = items[i].path.rfind('/', p - 1)) {
-                ChangeItem& a = items[by_path.at(items[i].path.substr(0, p))];
-                if (a.state != State::Same) break;
-                a.state = State::Changed;
-                a.in_layer = true;
+            mark_ancestors(items, by_path, items[i].path);
+        }
+    }
+}
+
+// What the old tree shows at `path` ("/a/b").
+LowerHit resolve_lower(const View& root, const std::string& path) {
+    View holder;
+    const View* cur = &root;
+    LowerHit hit;
+    for (size_t b = 1; b <= path.size();) {
+        size_t e = std::min(path.find('/', b), path.size());
+        hit = lookup_lower(*cur, path.substr(b, e - b), path);
+        if (!hit.found || e == path.size()) return hit;
+        if (!S_ISDIR(hit.st.st_mode)) return {};
+        holder = std::move(hit.dirs);
+        cur = &holder;
+        b = e + 1;
+    }
+    return hit;
+}
+
+// Every name of inode (dev, ino) in one layer directory, as "/a/b".
+void names_of_inode(int dir, const std::string& path, dev_t dev, ino_t ino,
+                    std::vector<std::string>& out) {
+    for (auto& e : must(sys::read_dir(dir), "reading the lower layers at " + path)) {
+        std::string p = path + "/" + e.name;
+        if (e.type == DT_DIR) {
+            Fd sub = must(open_dir(dir, e.name.c_str()), "reading the lower layers at " + p);
+            names_of_inode(sub.get(), p, dev, ino, out);
+        } else if (e.ino == ino) {
+            auto st = sys::stat_at(dir, e.name.c_str());
+            if (st && st->st_dev == dev && st->st_ino == ino) out.push_back(p);
+        }
+    }
+}
+
+// Whether the new tree no longer shows a lower-only `path`: an ancestor was
+// deleted, replaced by a non-directory or made opaque in the upper layer.
+bool hidden_by_upper(const std::vector<ChangeItem>& items,
+                     const std::map<std::string, size_t>& by_path, const std::string& path) {
+    for (const auto& a : ancestors(path)) {
+        auto it = by_path.find(a);
+        if (it == by_path.end()) return false;  // lower-only from here down
+        const ChangeItem& up = items[it->second];
+        if (up.state == State::Deleted || !S_ISDIR(up.meta.mode) || up.opaque) return true;
+    }
+    return false;
+}
+
+// The other names of a changed copy of a lower hard link show the change in
+// the mount, even those not yet linked into the upper layer: they are changed
+// entries too, carried by the layer as links to the copy, with their parents.
+void add_link_aliases(std::vector<ChangeItem>& items, const std::vector<LinkedCopy>& copies,
+                      const std::vector<int>& lowers, const View& root) {
+    auto by_path = index_paths(items);
+    for (const auto& c : copies) {
+        if (items[c.item].state == State::Same) continue;
+        std::vector<std::string> names;
+        names_of_inode(lowers[size_t(c.layer)], "", c.dev, c.ino, names);
+        for (const auto& p : names) {
+            if (by_path.count(p) || hidden_by_upper(items, by_path, p)) continue;
+            LowerHit old = resolve_lower(root, p);
+            if (!old.found || old.st.st_dev != c.dev || old.st.st_ino != c.ino) continue;
+            for (const auto& a : ancestors(p)) {
+                if (by_path.count(a)) continue;
+                LowerHit dir = resolve_lower(root, a);
+                ChangeItem parent;
+                parent.path = a;
+                parent.meta = read_meta(dir.dirs.front().fd.get(), dir.st, a);
+                by_path[a] = items.size();
+                items.push_back(std::move(parent));
             }
+            ChangeItem alias = items[c.item];
+            alias.path = p;
+            alias.source = items[c.item].path;
+            by_path[p] = items.size();
+            items.push_back(std::move(alias));
+            mark_ancestors(items, by_path, p);
         }
     }
 }
@@ -316,13 +441,14 @@ Meta read_meta(int fd, const struct stat& st, const std::string& path) {
 std::vector<ChangeItem> collect_changes(int upper, const std::vector<int>& lowers,
                                         const DiffOptions& opts) {
     View root;
-    for (int l : lowers) {
-        root.push_back(must(open_dir(l, "."), "opening a lower layer"));
-        if (is_opaque_dir(root.back().get())) break;
+    for (size_t i = 0; i < lowers.size(); i++) {
+        root.push_back({int(i), must(open_dir(lowers[i], "."), "opening a lower layer")});
+        if (is_opaque_dir(root.back().fd.get())) break;
     }
     Walker w(opts);
     w.walk(upper, "", root, false, false);
     promote_links(w.items);
+    add_link_aliases(w.items, w.linked_copies, lowers, root);
     std::sort(w.items.begin(), w.items.end(),
               [](const ChangeItem& a, const ChangeItem& b) { return a.path < b.path; });
     return std::move(w.items);

@@ -28,7 +28,10 @@ struct ChangeItem {
     bool in_layer = false;
     bool opaque = false;  // a directory whose layer entry needs ".wh..wh..opq"
     Meta meta;            // upper entry; for deletions, the whiteout's
-    dev_t dev = 0;        // upper inode, to keep hard links linked
+    // Where the data is in the upper layer when not at `path`: another name of
+    // a lower hard link that was changed through that name.
+    std::string source;
+    dev_t dev = 0;  // upper inode, to keep hard links linked
     ino_t ino = 0;
     nlink_t nlink = 0;
 };

@@ -100,7 +100,8 @@ void write_layer_tar(int upper, const std::vector<ChangeItem>& items, TarWriter&
                 continue;
             }
         }
-        Fd f = must(sys::open_beneath(upper, m.path.c_str(), O_RDONLY | O_NOFOLLOW),
+        std::string from = it.source.empty() ? m.path : it.source.substr(1);
+        Fd f = must(sys::open_beneath(upper, from.c_str(), O_RDONLY | O_NOFOLLOW),
                     "reading " + it.path);
         w.add(e.get(), f.get());
     }
