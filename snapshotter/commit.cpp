@@ -32,7 +32,7 @@ Image parent_image(const Store& s, const ContainerRecord& c) {
         return img;
     }
     fail("container " + c.name + ": its image sha256:" + c.image.substr(0, 12) +
-         " was removed, and with it the layer blobs a commit refers to");
+         " was removed (rmi -f), and a commit needs the image's manifest to refer to its layers");
 }
 
 // Writes the layer tar into `out` on a thread of its own, so that the

@@ -138,6 +138,7 @@ void commit_manifests(Transaction& txn, const std::vector<Named>& images) {
     }
     // One write: several images become visible together or not at all.
     s.write_index(index);
+    txn.seal();
 }
 
 Removal remove_image(Store& s, const std::string& what, bool force) {

@@ -1,5 +1,7 @@
 #include "snapshotter/store.hpp"
 
+#include "snapshotter/images.hpp"
+
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -16,6 +18,7 @@
 #include "fs/sys/sys.hpp"
 #include "snapshotter/digest.hpp"
 #include "snapshotter/failure.hpp"
+#include "snapshotter/images.hpp"
 #include "snapshotter/oci.hpp"
 
 namespace layerfs::store {
@@ -25,6 +28,8 @@ using json = nlohmann::json;
 
 constexpr const char* kBlobDir = "blobs/sha256";
 constexpr const char* kLayerMeta = "layer.json";
+// tmp/<transaction>.journal: that transaction has moved files into the store.
+constexpr const char* kJournal = ".journal";
 
 void mkdir_p(int dirfd, const std::string& path, mode_t mode) {
     std::string sofar;
@@ -150,8 +155,14 @@ Store::Lock Store::lock(bool exclusive) {
     }
     if (exclusive) {
         Fd tmp = open_dir(this->fd(), "tmp");
-        for (auto& e : must(sys::read_dir(tmp.get()), "listing tmp"))
+        bool interrupted = false;
+        for (auto& e : must(sys::read_dir(tmp.get()), "listing tmp")) {
+            interrupted |= e.name.ends_with(kJournal);
             remove_tree(tmp.get(), e.name);
+        }
+        // A change killed between moving its files in and naming them in the
+        // index: take out what nothing names.
+        if (interrupted) collect_garbage(*this, false);
     }
     return Lock(std::move(fd));
 }
@@ -260,6 +271,13 @@ Transaction::Transaction(Store& s) : s_(s) {
     Fd tmp = open_dir(s_.fd(), "tmp");
     must(sys::mkdir_at(tmp.get(), name_.c_str(), 0700), "staging in tmp/");
     dir_ = open_dir(tmp.get(), name_);
+}
+
+void Transaction::seal() {
+    if (!journal_) return;
+    Fd tmp = open_dir(s_.fd(), "tmp");
+    must(sys::unlink_at(tmp.get(), (name_ + kJournal).c_str(), 0), "finishing in tmp/");
+    journal_ = false;
 }
 
 Transaction::~Transaction() {
@@ -423,6 +441,13 @@ void Transaction::commit() {
     if (blobs_.empty() && layers_.empty()) return;
     // One syncfs covers every file staged, far cheaper than an fsync per file.
     must(sys::syncfs_fd(dir_.get()), "syncing the staged files");
+    // Until the index names them, what moves in now is garbage if we die: the
+    // journal tells the next exclusive lock to collect it.
+    Fd tmp = open_dir(s_.fd(), "tmp");
+    must(sys::open_at(tmp.get(), (name_ + kJournal).c_str(), O_WRONLY | O_CREAT, 0600),
+         "staging in tmp/");
+    must(sys::fsync_fd(tmp.get()), "staging in tmp/");
+    journal_ = true;
     Fd blobs = open_dir(s_.fd(), kBlobDir);
     Fd layers = open_dir(s_.fd(), "layers");
     for (const auto& hex : blobs_) {

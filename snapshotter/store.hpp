@@ -110,8 +110,11 @@ class Transaction {
     // Unpacks a tar read from `in` (any compression) and stages the uncompressed
     // tar as the layer's blob. Returns the diff_id (= that blob's digest).
     std::string add_layer_from_tar(int in, const ProgressFn& progress = {});
-    // Makes everything staged visible. The index is written after, by the caller.
+    // Makes everything staged visible. The index is written after, by the
+    // caller, who then calls seal(): a command killed in between leaves a
+    // journal, and the next exclusive lock collects what the index never named.
     void commit();
+    void seal();
 
   private:
     std::string temp_name();
@@ -122,6 +125,7 @@ class Transaction {
     unsigned counter_ = 0;
     std::vector<std::string> blobs_;   // staged under blob-<hex>
     std::vector<std::string> layers_;  // staged under layer-<hex>
+    bool journal_ = false;
 };
 
 // Removes a tree that may hold directories without write permission.

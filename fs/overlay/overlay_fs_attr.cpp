@@ -30,7 +30,11 @@ Result<struct stat> OverlayFs::setattr(Node* n, const SetAttr& a, int fh, const 
         if (a.gid) o.gid = cfg_.gid_map.to_host(*a.gid).value_or(kOverflowId);
         if (a.mode) o.mode = (o.mode & S_IFMT) | (*a.mode & 07777);
         auto r = sys::setxattr_fd(fd, whiteout::kOverrideStat, format_override_stat(o));
-        if (!r && !S_ISLNK(n->type)) return r.error();
+        if (!r && (S_ISREG(n->type) || S_ISDIR(n->type))) return r.error();
+        // user.* xattrs exist only on files and directories: a fifo or socket
+        // keeps its mode in its inode (and the daemon's owner); a symlink's
+        // mode means nothing.
+        if (!r && a.mode && !S_ISLNK(n->type)) LFS_CHECK(sys::chmod_fd(fd, *a.mode & 07777));
     } else {
         if (a.uid || a.gid) {
             uid_t uid = a.uid ? cfg_.uid_map.to_host(*a.uid).value_or(kOverflowId) : uid_t(-1);

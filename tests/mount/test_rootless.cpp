@@ -91,6 +91,10 @@ TEST_CASE("xattr_permissions=2 shows and records owner, mode and device type", "
     // fifos cannot carry user.* xattrs: they are made, with the daemon's owner.
     REQUIRE(::mkfifo((m / "fifo").c_str(), 0640) == 0);
     CHECK(S_ISFIFO(lstat_of(m / "fifo").st_mode));
+    // ...and their mode changes in the inode instead.
+    REQUIRE(::chmod((m / "fifo").c_str(), 0600) == 0);
+    CHECK((lstat_of(m / "fifo").st_mode & 07777) == 0600);
+    CHECK((lstat_of(s.upper + "/fifo").st_mode & 07777) == 0600);
 
     // A new name for a file leaves its owner and mode alone.
     REQUIRE(::link((m / "owned").c_str(), (m / "owned2").c_str()) == 0);
