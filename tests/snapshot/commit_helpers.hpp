@@ -235,26 +235,6 @@ struct MountsBelow {
 
 // ---- trees ------------------------------------------------------------------
 
-inline std::string xattrs_of(const std::string& path) {
-    std::vector<char> names(65536);
-    ssize_t n = ::llistxattr(path.c_str(), names.data(), names.size());
-    if (n < 0) return errno == ENOTSUP ? "" : " xattrs=error:" + std::to_string(errno);
-    std::vector<std::string> sorted;
-    for (ssize_t i = 0; i < n;) {
-        std::string name(&names[size_t(i)]);
-        i += ssize_t(name.size()) + 1;
-        sorted.push_back(name);
-    }
-    std::sort(sorted.begin(), sorted.end());
-    std::string out;
-    for (const auto& name : sorted) {
-        std::vector<char> v(65536);
-        ssize_t len = ::lgetxattr(path.c_str(), name.c_str(), v.data(), v.size());
-        out += " xattr:" + name + "=" + (len < 0 ? "error" : std::string(v.data(), size_t(len)));
-    }
-    return out;
-}
-
 // snapshot() (type, mode, owner, size, content, link target, nlink of
 // non-directories; the root itself is not in it) plus every entry's xattrs, its
 // mtime to the nanosecond (directories too, unless `dir_mtimes` is off), and

@@ -25,26 +25,6 @@ namespace {
 
 // ---- trees ------------------------------------------------------------------
 
-std::string xattrs_of(const std::string& path) {
-    std::vector<char> names(65536);
-    ssize_t n = ::llistxattr(path.c_str(), names.data(), names.size());
-    if (n < 0) return errno == ENOTSUP ? "" : " xattrs=error:" + std::to_string(errno);
-    std::vector<std::string> sorted;
-    for (ssize_t i = 0; i < n;) {
-        std::string name(&names[size_t(i)]);
-        i += ssize_t(name.size()) + 1;
-        sorted.push_back(name);
-    }
-    std::sort(sorted.begin(), sorted.end());
-    std::string out;
-    for (const auto& name : sorted) {
-        std::vector<char> v(65536);
-        ssize_t len = ::lgetxattr(path.c_str(), name.c_str(), v.data(), v.size());
-        out += " xattr:" + name + "=" + (len < 0 ? "error" : std::string(v.data(), size_t(len)));
-    }
-    return out;
-}
-
 // snapshot() plus the root itself, every entry's xattrs, the mtime of all but
 // directories (whole seconds only unless `ns`: tars made without pax headers keep
 // no more), and for names of a file with several links the first name (in

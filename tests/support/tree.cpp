@@ -7,6 +7,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <functional>
 #include <vector>
@@ -132,6 +133,26 @@ std::string tree_diff(const std::map<std::string, std::string>& expected,
     for (auto& [k, v] : actual)
         if (!expected.count(k)) d += "extra   " + k + " (" + v + ")\n";
     return d;
+}
+
+std::string xattrs_of(const std::string& path) {
+    std::vector<char> names(65536);
+    ssize_t n = ::llistxattr(path.c_str(), names.data(), names.size());
+    if (n < 0) return errno == ENOTSUP ? "" : " xattrs=error:" + std::to_string(errno);
+    std::vector<std::string> sorted;
+    for (ssize_t i = 0; i < n;) {
+        std::string name(&names[size_t(i)]);
+        i += ssize_t(name.size()) + 1;
+        sorted.push_back(name);
+    }
+    std::sort(sorted.begin(), sorted.end());
+    std::string out;
+    for (const auto& name : sorted) {
+        std::vector<char> v(65536);
+        ssize_t len = ::lgetxattr(path.c_str(), name.c_str(), v.data(), v.size());
+        out += " xattr:" + name + "=" + (len < 0 ? "error" : std::string(v.data(), size_t(len)));
+    }
+    return out;
 }
 
 }  // namespace layerfs::test

@@ -19,6 +19,9 @@ std::map<std::string, std::string> snapshot(const std::string& root, TreeOptions
 // "whiteout" entries, opaque markers of any dialect an "opaque" flag on the dir.
 std::map<std::string, std::string> logical_upper(const std::string& upper);
 
+// " xattr:NAME=VALUE" for each xattr of `path` (not followed), sorted by name.
+std::string xattrs_of(const std::string& path);
+
 // Human-readable difference of two snapshots, empty when equal.
 std::string tree_diff(const std::map<std::string, std::string>& expected,
                       const std::map<std::string, std::string>& actual);
