@@ -147,7 +147,7 @@ struct LinkedCopy {
 
 class Walker {
   public:
-    Walker(const DiffOptions& opts) : opts_(opts) {}
+    explicit Walker(const DiffOptions& opts) : opts_(opts) {}
     std::vector<ChangeItem> items;
     std::vector<LinkedCopy> linked_copies;
 
