@@ -446,4 +446,178 @@ inline const TarEntry* find_entry(const std::vector<TarEntry>& tar, const std::s
     return nullptr;
 }
 
+// ---- shared by the commit test files ----------------------------------------
+
+constexpr const char* kBase = "t/base:1";
+constexpr const char* kRich = "t/rich:1";
+
+// Commits and returns the printed image id ("sha256:...").
+inline std::string commit_ok(const TestStore& s, const std::vector<std::string>& args) {
+    auto r = s.lf(args);
+    INFO(r.output);
+    REQUIRE(r.status == 0);
+    std::string id = printed_id(r.output);
+    REQUIRE_FALSE(id.empty());
+    return id;
+}
+
+inline void set_mtime(const std::string& path, time_t sec, long nsec) {
+    struct timespec ts[2] = {{sec, nsec}, {sec, nsec}};
+    INFO(path);
+    REQUIRE(::utimensat(AT_FDCWD, path.c_str(), ts, AT_SYMLINK_NOFOLLOW) == 0);
+}
+
+// t/base:1 is busybox plus a committed layer of plain files, so that the change
+// under test can modify and delete lower files that are not busybox applets
+// (removing one applet name changes the link count the old container shows
+// for the others).
+inline void make_base(const TestStore& s) {
+    Container c0(s, "busybox");
+    std::string m = c0.mount();
+    write_file(m + "/data/keep", "keep\n");
+    write_file(m + "/data/gone", "gone\n");
+    write_file(m + "/data/same", "same\n");
+    write_file(m + "/data/touched", "touched\n");
+    write_file(m + "/data/xattr-only", "x\n");
+    write_file(m + "/data/sub/s1", "s1\n");
+    write_file(m + "/data/sub/s3", "s3\n");
+    commit_ok(s, {"commit", c0.id(), kBase});
+}
+
+const std::string kOddName = "data/sp ace \xff\xfe";
+const std::string kLongName = "data/new/" + std::string(150, 'n');
+const std::string kBinaryXattr("a\0b\xff", 4);
+
+// What the rich change must put in the layer, derived from what it did.
+struct Expected {
+    std::set<std::string> members;    // tar member names
+    std::set<std::string> absent;     // names that must not be members
+    std::set<std::string> opaque;     // directories deleted and recreated ("etc/")
+    std::set<std::string> copied_up;  // copied up but unchanged (must not be members)
+};
+
+// One of every kind of change, made through the mounted container at M (a
+// container of t/base:1, upper dir UPPER).
+inline Expected rich_change(const std::string& m, const std::string& upper) {
+    Expected e;
+    auto own = [](const std::string& p, uid_t u, gid_t g, mode_t mode) {
+        REQUIRE(::lchown(p.c_str(), u, g) == 0);
+        REQUIRE(::chmod(p.c_str(), mode) == 0);  // after chown: it clears set-id bits
+    };
+
+    // rm -rf /etc and a new /etc with a changed passwd: an opaque directory
+    // whose lower group file is gone without a whiteout of its own.
+    std::string passwd = read_file(m + "/etc/passwd");
+    REQUIRE_OK(run({"rm", "-rf", m + "/etc"}));
+    make_dir(m + "/etc", 0755);
+    write_file(m + "/etc/passwd", passwd + "new:x:5:5::/:/bin/sh\n", 0644);
+    e.members.insert({"etc/", "etc/.wh..wh..opq", "etc/passwd"});
+    e.absent.insert({"etc/group", "etc/.wh.group"});
+    e.opaque.insert("etc/");
+
+    // The same in a lower directory, where one child comes back unchanged: the
+    // marker hides the lower copy, so the layer must carry it.
+    REQUIRE_OK(run({"rm", "-rf", m + "/data/sub"}));
+    make_dir(m + "/data/sub", 0755);
+    write_file(m + "/data/sub/s2", "s2\n");
+    write_file(m + "/data/sub/s3", "s3\n");
+    set_mtime(m + "/data/sub/s2", 1577934245, 123456789);  // sub-second
+    e.members.insert({"data/", "data/sub/", "data/sub/.wh..wh..opq", "data/sub/s2", "data/sub/s3"});
+    e.absent.insert({"data/sub/s1", "data/sub/.wh.s1"});
+    e.opaque.insert("data/sub/");
+
+    // A deleted lower file and a deleted lower directory.
+    REQUIRE(::unlink((m + "/data/gone").c_str()) == 0);
+    REQUIRE(::rmdir((m + "/var/tmp").c_str()) == 0);
+    e.members.insert({"data/.wh.gone", "var/", "var/.wh.tmp"});
+
+    // Changes of lower entries: data, mtime only, xattr only, dir mode only.
+    write_file(m + "/data/keep", "kept, changed\n");
+    set_mtime(m + "/data/touched", 1600000000, 5);
+    set_xattr(m + "/data/xattr-only", "user.y", "yes");
+    REQUIRE(::chmod((m + "/home").c_str(), 0700) == 0);
+    e.members.insert({"data/keep", "data/touched", "data/xattr-only", "home/"});
+
+    // Copied up but unchanged: a chmod to the mode it has.
+    REQUIRE(::chmod((m + "/data/same").c_str(), 0644) == 0);
+    REQUIRE(exists(upper + "/data/same"));  // else the case tests nothing
+    e.copied_up.insert("data/same");
+
+    // New things of every type.
+    make_dir(m + "/data/new", 0750);
+    make_dir(m + "/data/new/deep", 0755);
+    write_file(m + "/data/new/deep/f", "deep\n", 0600);
+    write_file(m + "/data/new/owned", "o\n", 0644);
+    own(m + "/data/new/owned", 123, 456, 04750);
+    write_file(m + "/data/h1", "linked\n");
+    REQUIRE(::link((m + "/data/h1").c_str(), (m + "/data/new/h2").c_str()) == 0);
+    set_xattr(m + "/data/h1", "user.x", "hello");
+    set_xattr(m + "/data/new", "user.bin", kBinaryXattr);
+    make_symlink("../etc/passwd", m + "/data/sym");
+    make_symlink("/nowhere/at/all", m + "/data/dangling");
+    REQUIRE(::mkfifo((m + "/data/fifo").c_str(), 0640) == 0);
+    REQUIRE(::mknod((m + "/data/null").c_str(), S_IFCHR | 0666, makedev(1, 3)) == 0);
+    REQUIRE(::mknod((m + "/data/loop").c_str(), S_IFBLK | 0660, makedev(7, 200)) == 0);
+    write_file(m + "/" + kOddName, "odd\n");
+    write_file(m + "/data/empty", "");
+    // Sorts between the directory data/new and its children ('.' < '/').
+    write_file(m + "/data/new.txt", "beside\n");
+    write_file(m + "/" + kLongName, "long\n");
+    e.members.insert({"data/new/", "data/new/deep/", "data/new/deep/f", "data/new/owned", "data/h1",
+                      "data/new/h2", "data/sym", "data/dangling", "data/fifo", "data/null",
+                      "data/loop", kOddName, "data/empty", "data/new.txt", kLongName});
+    return e;
+}
+
+// A store with t/base:1 and a container of it that made the rich change.
+struct RichSetup {
+    TestStore s;
+    std::optional<Container> c1;
+    std::string m1;
+    Expected expected;
+    RichSetup() {
+        make_base(s);
+        c1.emplace(s, kBase);
+        m1 = c1->mount();
+        expected = rich_change(m1, c1->upper());
+    }
+};
+
+inline std::string strip_slash(std::string n) {
+    if (!n.empty() && n.back() == '/') n.pop_back();
+    return n;
+}
+
+// The state of a store a failed or killed command must leave alone (tmp/,
+// its scratch area, aside).
+struct StoreState {
+    std::multiset<std::string> images;
+    std::vector<std::string> blobs, layers;
+    std::string index;
+};
+
+inline std::string join(const std::vector<std::string>& v) {
+    std::string out;
+    for (const auto& x : v)
+        out += x + " ";
+    return out;
+}
+
+inline StoreState state_of(const TestStore& s) {
+    return {listed_names(s), list_dir(s.root + "/blobs/sha256"), list_dir(s.root + "/layers"),
+            read_file(s.root + "/index.json")};
+}
+
+#define CHECK_STATE(before, after)                                                            \
+    do {                                                                                      \
+        auto&& b_ = (before);                                                                 \
+        auto&& a_ = (after);                                                                  \
+        INFO("blobs before: " << join(b_.blobs) << "\nblobs after:  " << join(a_.blobs));     \
+        INFO("layers before: " << join(b_.layers) << "\nlayers after:  " << join(a_.layers)); \
+        CHECK(b_.images == a_.images);                                                        \
+        CHECK(b_.blobs == a_.blobs);                                                          \
+        CHECK(b_.layers == a_.layers);                                                        \
+        CHECK(b_.index == a_.index);                                                          \
+    } while (0)
+
 }  // namespace layerfs::test::commit
