@@ -34,10 +34,6 @@ using store::fail;
 using store::must;
 using store::Store;
 
-Store open_store(const GlobalOptions& g) {
-    return Store(g.root.empty() ? Store::default_root() : g.root);
-}
-
 // Whether something is mounted on `merged`: it sits on another device than its
 // parent, or it is a FUSE mount whose daemon died (ENOTCONN).
 bool is_mounted(const std::string& merged) {
@@ -163,12 +159,9 @@ void cmd_diff(const GlobalOptions& g, const DiffArgs& a) {
             store::reported_changes(diff_dirs(a.upper, split_lowerdirs(a.lower), opts)), a.format);
     Store s = open_store(g);
     auto lock = s.lock(false);
-    auto c = store::find_container(s, a.container);
-    std::vector<std::string> lowers;
-    for (auto l = c.layers.rbegin(); l != c.layers.rend(); ++l)
-        lowers.push_back(s.layer_dir(*l));
-    auto items = diff_dirs(store::container_dir(s, c) + "/upper", lowers, opts);
-    print_changes(store::reported_changes(items), a.format);
+    MountConfig stack = store::container_mount(s, store::find_container(s, a.container));
+    print_changes(store::reported_changes(diff_dirs(stack.upperdir, stack.lowerdirs, opts)),
+                  a.format);
 }
 
 struct CommitArgs {

@@ -20,10 +20,6 @@ namespace {
 using json = nlohmann::json;
 using store::Store;
 
-Store open_store(const GlobalOptions& g) {
-    return Store(g.root.empty() ? Store::default_root() : g.root);
-}
-
 // Builds the built-in image first when `what` names it and the store lacks it.
 void make_available(Store& s, const std::string& what) {
     if (!store::names_builtin(what)) return;

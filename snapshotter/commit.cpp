@@ -79,13 +79,13 @@ class TarProducer {
 CommitResult commit_container(Store& s, const ContainerRecord& c, const CommitOptions& o) {
     check_changes(o.changes);
     Image parent = parent_image(s, c);
-    std::string dir = "containers/" + c.id;
-    Fd upper = must(open_dir(s.fd(), (dir + "/upper").c_str()), "container " + c.name);
+    // The stack the container's mount shows.
+    MountConfig stack = container_mount(s, c);
+    Fd upper = must(open_dir(AT_FDCWD, stack.upperdir.c_str()), "container " + c.name);
     std::vector<Fd> lower_fds;
     std::vector<int> lowers;
-    for (auto l = c.layers.rbegin(); l != c.layers.rend(); ++l) {
-        lower_fds.push_back(must(open_dir(s.fd(), ("layers/" + *l + "/diff").c_str()),
-                                 "container " + c.name + ": layer sha256:" + *l));
+    for (const auto& l : stack.lowerdirs) {
+        lower_fds.push_back(must(open_dir(AT_FDCWD, l.c_str()), "container " + c.name));
         lowers.push_back(lower_fds.back().get());
     }
     auto items = collect_changes(upper.get(), lowers);

@@ -7,8 +7,10 @@
 
 #include "snapshotter/failure.hpp"
 #include "snapshotter/image_config.hpp"
+#include "tests/unit/failure_of.hpp"
 
 namespace store = layerfs::store;
+using layerfs::test::failure_of;
 using json = nlohmann::json;
 using store::CommitSpec;
 using store::Failure;
@@ -72,21 +74,6 @@ json config_after(std::vector<std::string> changes) {
     json child = derive(parent_config(), spec_with(std::move(changes)));
     REQUIRE(child["config"].is_object());
     return child["config"];
-}
-
-// The message of the Failure `f` throws, or a marker when it throws nothing or
-// something else.
-std::string failure_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const Failure& e) {
-        return e.what();
-    } catch (const std::exception& e) {
-        return std::string("<not a Failure: ") + e.what() + ">";
-    } catch (...) {
-        return "<not a Failure>";
-    }
-    return "<no exception>";
 }
 
 void check_words(const std::string& text, const Words& want) {

@@ -7,8 +7,10 @@
 
 #include "snapshotter/failure.hpp"
 #include "snapshotter/oci.hpp"
+#include "tests/unit/failure_of.hpp"
 
 namespace store = layerfs::store;
+using layerfs::test::failure_of;
 using json = nlohmann::json;
 using store::Failure;
 
@@ -69,21 +71,6 @@ json oci_config() {
                    {"created_by", "CMD [\"sh\"]"},
                    {"comment", "buildkit"},
                    {"empty_layer", true}}}}};
-}
-
-// The message of the Failure `f` throws, or a marker when it throws nothing or
-// something else.
-std::string failure_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const Failure& e) {
-        return e.what();
-    } catch (const std::exception& e) {
-        return std::string("<not a Failure: ") + e.what() + ">";
-    } catch (...) {
-        return "<not a Failure>";
-    }
-    return "<no exception>";
 }
 
 // The message starts with the document's name and contains `reason`.
