@@ -13,6 +13,8 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
+#include "cli/host_mount.hpp"
+#include "cli/runtime_commands.hpp"
 #include "fs/daemon/session.hpp"
 #include "fs/overlay/layer_probe.hpp"
 #include "fs/overlay/options.hpp"
@@ -33,32 +35,6 @@ namespace {
 using store::fail;
 using store::must;
 using store::Store;
-
-// Whether something is mounted on `merged`: it sits on another device than its
-// parent, or it is a FUSE mount whose daemon died (ENOTCONN).
-bool is_mounted(const std::string& merged) {
-    struct stat m, parent;
-    if (::stat((merged + "/..").c_str(), &parent) < 0) return false;
-    if (::stat(merged.c_str(), &m) < 0) return errno == ENOTCONN;
-    return m.st_dev != parent.st_dev;
-}
-
-void unmount(const std::string& path) {
-    if (::geteuid() == 0) {
-        if (::umount2(path.c_str(), UMOUNT_NOFOLLOW) < 0)
-            fail("unmounting " + path + ": " + std::strerror(errno));
-        return;
-    }
-    // An ordinary user unmounts through the set-uid helper, as podman does.
-    const char* argv[] = {"fusermount3", "-u", "-q", path.c_str(), nullptr};
-    pid_t pid;
-    if (int e = ::posix_spawnp(&pid, "fusermount3", nullptr, nullptr,
-                               const_cast<char* const*>(argv), environ))
-        fail(std::string("running fusermount3: ") + std::strerror(e));
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) fail("fusermount3 -u " + path + " failed");
-}
 
 // Starts the container's FUSE daemon and returns once its mount is live. The
 // daemon must not inherit the store's lock (it would hold it for its life), so
@@ -102,6 +78,10 @@ void cmd_rm(const GlobalOptions& g, const std::vector<std::string>& what, bool f
     auto lock = s.lock(true);
     for (const auto& w : what) {
         auto c = store::find_container(s, w);
+        if (force)
+            kill_and_wait(s, c);
+        else
+            require_stopped(s, c);
         std::string merged = store::container_dir(s, c) + "/merged";
         if (is_mounted(merged)) {
             if (!force) fail("container " + c.name + " is mounted: umount it first, or use -f");
@@ -159,9 +139,11 @@ void cmd_diff(const GlobalOptions& g, const DiffArgs& a) {
             store::reported_changes(diff_dirs(a.upper, split_lowerdirs(a.lower), opts)), a.format);
     Store s = open_store(g);
     auto lock = s.lock(false);
-    MountConfig stack = store::container_mount(s, store::find_container(s, a.container));
-    print_changes(store::reported_changes(diff_dirs(stack.upperdir, stack.lowerdirs, opts)),
-                  a.format);
+    auto c = store::find_container(s, a.container);
+    MountConfig stack = store::container_mount(s, c);
+    print_changes(
+        store::reported_changes(diff_dirs(stack.upperdir, store::container_layers(s, c), opts)),
+        a.format);
 }
 
 struct CommitArgs {
@@ -235,7 +217,7 @@ void add_container_commands(CLI::App& app, const GlobalOptions& g) {
     auto rm = std::make_shared<std::pair<std::vector<std::string>, bool>>();
     c = app.add_subcommand("rm", "remove containers");
     c->add_option("CONTAINER", rm->first, "container names or ids")->required();
-    c->add_flag("-f,--force", rm->second, "unmount a mounted container first");
+    c->add_flag("-f,--force", rm->second, "kill a running container, unmount a mounted one");
     c->callback([&g, rm] { cmd_rm(g, rm->first, rm->second); });
 
     auto d = std::make_shared<DiffArgs>();

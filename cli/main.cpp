@@ -10,7 +10,9 @@
 #include <vector>
 
 #include "cli/container_commands.hpp"
+#include "cli/exit_status.hpp"
 #include "cli/mount_command.hpp"
+#include "cli/runtime_commands.hpp"
 #include "cli/store_commands.hpp"
 #include "cli/version.hpp"
 
@@ -43,8 +45,11 @@ int main(int argc, char** argv) {
     });
     layerfs::cli::add_store_commands(app, global);
     layerfs::cli::add_container_commands(app, global);
+    layerfs::cli::add_runtime_commands(app, global);
     try {
         app.parse(argc, argv);
+    } catch (const layerfs::cli::ExitStatus& e) {
+        return e.code;
     } catch (const CLI::ParseError& e) {
         int rc = app.exit(e);
         return rc == 0 ? 0 : 2;

@@ -4,6 +4,7 @@
 #include <ctime>
 #include <nlohmann/json.hpp>
 
+#include "cli/runtime_commands.hpp"
 #include "cli/table.hpp"
 #include "snapshotter/builtin_image.hpp"
 #include "snapshotter/digest.hpp"
@@ -131,6 +132,12 @@ void cmd_inspect(const GlobalOptions& g, const std::vector<std::string>& images)
     auto lock = s.lock(false);
     json out = json::array();
     for (const auto& what : images) {
+        // Containers first, as docker inspect looks them up.
+        try {
+            out.push_back(inspect_container(s, store::find_container(s, what)));
+            continue;
+        } catch (const store::Failure&) {
+        }
         store::Image img = store::find_image(s, what);
         json config = json::parse(img.config_json);
         json layers = json::array(), lower;
@@ -241,8 +248,8 @@ void add_store_commands(CLI::App& app, const GlobalOptions& g) {
     c->callback([&g] { cmd_prune(g); });
 
     a = args();
-    c = app.add_subcommand("inspect", "show images as JSON");
-    c->add_option("IMAGE", a->list, "image names or ids")->required();
+    c = app.add_subcommand("inspect", "show containers and images as JSON");
+    c->add_option("NAME", a->list, "container or image names or ids")->required();
     c->callback([&g, a] { cmd_inspect(g, a->list); });
 
     a = args();

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <ctime>
 #include <exception>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "fs/overlay/layer_probe.hpp"
@@ -79,12 +80,12 @@ class TarProducer {
 CommitResult commit_container(Store& s, const ContainerRecord& c, const CommitOptions& o) {
     check_changes(o.changes);
     Image parent = parent_image(s, c);
-    // The stack the container's mount shows.
+    // The upper dir against the image's layers (not the init layer).
     MountConfig stack = container_mount(s, c);
     Fd upper = must(open_dir(AT_FDCWD, stack.upperdir.c_str()), "container " + c.name);
     std::vector<Fd> lower_fds;
     std::vector<int> lowers;
-    for (const auto& l : stack.lowerdirs) {
+    for (const auto& l : container_layers(s, c)) {
         lower_fds.push_back(must(open_dir(AT_FDCWD, l.c_str()), "container " + c.name));
         lowers.push_back(lower_fds.back().get());
     }
@@ -121,7 +122,15 @@ CommitResult commit_container(Store& s, const ContainerRecord& c, const CommitOp
     spec.created = format_rfc3339(o.epoch ? *o.epoch : int64_t(std::time(nullptr)));
     spec.author = o.author;
     spec.message = o.message;
+    // Docker's: the container's command, when it has one.
     spec.created_by = "layerfs commit";
+    if (auto config = nlohmann::json::parse(c.config, nullptr, false);
+        config.is_object() && config.contains("Args") && config["Args"].is_array()) {
+        std::string cmd;
+        for (const auto& a : config["Args"])
+            if (a.is_string()) cmd += (cmd.empty() ? "" : " ") + a.get<std::string>();
+        if (!cmd.empty()) spec.created_by = cmd;
+    }
     spec.changes = o.changes;
     std::string config = derive_config(parent.config_json, spec);
 

@@ -3,12 +3,14 @@
 #include <fcntl.h>
 
 #include <cctype>
+#include <ctime>
 #include <nlohmann/json.hpp>
 #include <random>
 
 #include "fs/sys/sys.hpp"
 #include "snapshotter/digest.hpp"
 #include "snapshotter/failure.hpp"
+#include "snapshotter/human.hpp"
 #include "snapshotter/reference.hpp"
 
 namespace layerfs::store {
@@ -29,16 +31,33 @@ std::vector<ContainerRecord> list_containers(const Store& s) {
                         "reading container " + e.name);
         json j = json::parse(text.substr(0, n), nullptr, false);
         if (!j.is_object()) fail("container " + e.name + ": malformed state.json");
-        ContainerRecord c{e.name, j.value("name", ""), j.value("image", ""), {}};
+        ContainerRecord c{e.name, j.value("name", ""),   j.value("image", ""), {},
+                          {},     j.value("created", "")};
         if (auto l = j.find("layers"); l != j.end() && l->is_array())
             for (auto& d : *l)
                 if (d.is_string()) c.layers.push_back(d.get<std::string>());
+        if (auto r = j.find("config"); r != j.end() && r->is_object()) c.config = r->dump();
         out.push_back(std::move(c));
     }
     return out;
 }
 
-ContainerRecord create_container(Store& s, const Image& image, const std::string& name) {
+namespace {
+
+// The init layer: what the runtime mounts over, present whatever the image has.
+void make_init_layer(int dir) {
+    const std::string what = "creating the container";
+    must(sys::mkdir_at(dir, "init", 0755), what);
+    for (const char* d : {"init/proc", "init/sys", "init/dev", "init/etc"})
+        must(sys::mkdir_at(dir, d, 0755), what);
+    for (const char* f : {"init/etc/hosts", "init/etc/hostname", "init/etc/resolv.conf"})
+        must(sys::open_at(dir, f, O_WRONLY | O_CREAT | O_EXCL, 0644), what);
+}
+
+}  // namespace
+
+ContainerRecord create_container(Store& s, const Image& image, const std::string& name,
+                                 const std::string& config) {
     std::random_device rd;
     std::string seed;
     for (int i = 0; i < 8; i++)
@@ -46,7 +65,8 @@ ContainerRecord create_container(Store& s, const Image& image, const std::string
     if (!name.empty() && !valid_container_name(name))
         fail("invalid container name '" + name +
              "': use [a-zA-Z0-9][a-zA-Z0-9_.-]*, and not 64 hex digits");
-    ContainerRecord c{sha256_hex(seed), name, image.id, {}};
+    ContainerRecord c{
+        sha256_hex(seed), name, image.id, {}, config, format_rfc3339(std::time(nullptr))};
     for (const auto& l : image.layers)
         c.layers.push_back(l.diff_id);
     if (c.name.empty()) c.name = c.id.substr(0, 12);
@@ -59,9 +79,14 @@ ContainerRecord create_container(Store& s, const Image& image, const std::string
     for (const char* d : {"upper", "work", "merged"})
         must(sys::mkdir_at(txn.staging_fd(), (staged + "/" + d).c_str(), 0755),
              "creating the container");
-    json state = {{"name", c.name}, {"image", c.id.empty() ? "" : image.id}, {"layers", c.layers}};
+    json state = {{"name", c.name},
+                  {"image", c.id.empty() ? "" : image.id},
+                  {"layers", c.layers},
+                  {"created", c.created}};
+    if (!config.empty()) state["config"] = json::parse(config);
     Fd dir = must(sys::open_at(txn.staging_fd(), staged.c_str(), O_RDONLY | O_DIRECTORY),
                   "creating the container");
+    make_init_layer(dir.get());
     write_file_atomic(dir.get(), "state.json", state.dump(2) + "\n");
     Fd containers =
         must(sys::open_at(s.fd(), "containers", O_RDONLY | O_DIRECTORY), "creating the container");
@@ -100,13 +125,23 @@ std::string container_dir(const Store& s, const ContainerRecord& c) {
     return s.root() + "/containers/" + c.id;
 }
 
-MountConfig container_mount(Store& s, const ContainerRecord& c) {
-    MountConfig m;
+std::vector<std::string> container_layers(Store& s, const ContainerRecord& c) {
+    std::vector<std::string> dirs;
     for (auto l = c.layers.rbegin(); l != c.layers.rend(); ++l) {
         if (!s.has_layer(*l)) fail("container " + c.name + ": layer sha256:" + *l + " is missing");
-        m.lowerdirs.push_back(s.layer_dir(*l));
+        dirs.push_back(s.layer_dir(*l));
     }
+    return dirs;
+}
+
+MountConfig container_mount(Store& s, const ContainerRecord& c) {
+    MountConfig m;
     std::string dir = container_dir(s, c);
+    // Containers made before the init layer existed have none.
+    if (sys::stat_at(s.fd(), ("containers/" + c.id + "/init").c_str()))
+        m.lowerdirs.push_back(dir + "/init");
+    for (auto& l : container_layers(s, c))
+        m.lowerdirs.push_back(std::move(l));
     m.upperdir = dir + "/upper";
     m.workdir = dir + "/work";
     m.mountpoint = dir + "/merged";

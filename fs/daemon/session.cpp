@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -41,7 +42,7 @@ struct SessionDeleter {
 
 }  // namespace
 
-int run_mount(const MountConfig& cfg) {
+int run_mount(const MountConfig& cfg, int ready_fd) {
     // Modes arrive already masked by the kernel; ours must not mask them again.
     ::umask(0);
     raise_fd_limit();
@@ -96,6 +97,10 @@ int run_mount(const MountConfig& cfg) {
         return 1;
     }
     fuse_daemonize(cfg.foreground ? 1 : 0);
+    if (ready_fd >= 0) {
+        (void)!::write(ready_fd, "1", 1);
+        ::close(ready_fd);
+    }
 
     int rc;
     if (cfg.threaded) {

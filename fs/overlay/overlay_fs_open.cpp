@@ -126,13 +126,17 @@ std::unique_ptr<OverlayFs> OverlayFs::open(const MountConfig& cfg, std::string& 
         fs->workdir_fd_ = std::move(*wk);
 
         // Probe once what the daemon may write: kernel whiteouts need mknod 0/0
-        // and trusted.* xattrs; chown needs CAP_CHOWN.
+        // and trusted.* xattrs; chown needs CAP_CHOWN. Owners kept in
+        // override_stat (xattr_permissions=2) are never chowned, as in
+        // fuse-overlayfs: a daemon in a user namespace with a subuid range could,
+        // and its files would then be ones the store's owner cannot remove.
         std::string probe = fs->temp_name();
         if (::mknodat(fs->work_, probe.c_str(), S_IFCHR | 0600, 0) == 0) {
             int pfd = ::openat(fs->work_, probe.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC);
             fs->caps_.kernel_whiteouts =
                 pfd >= 0 && sys::setxattr_fd(pfd, "trusted.overlay.layerfs-probe", "y").ok();
-            fs->caps_.can_chown = pfd >= 0 && sys::chown_fd(pfd, 1, 1).ok();
+            fs->caps_.can_chown =
+                pfd >= 0 && cfg.xattr_permissions != 2 && sys::chown_fd(pfd, 1, 1).ok();
             if (pfd >= 0) ::close(pfd);
             ::unlinkat(fs->work_, probe.c_str(), 0);
         }

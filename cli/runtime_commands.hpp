@@ -1,0 +1,23 @@
+#pragma once
+// The runtime's commands: run, start, stop, kill, exec, logs, ps, and the
+// container side of rm and inspect.
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "cli/store_commands.hpp"
+#include "snapshotter/containers.hpp"
+
+namespace layerfs::cli {
+
+void add_runtime_commands(CLI::App& app, const GlobalOptions& global);
+
+// Stops a running container with SIGKILL and waits until nothing of it is
+// left (for rm -f). False when it was not running.
+bool kill_and_wait(store::Store& s, const store::ContainerRecord& c);
+// Throws when it is running.
+void require_stopped(store::Store& s, const store::ContainerRecord& c);
+
+// docker inspect's form of a container.
+nlohmann::json inspect_container(store::Store& s, const store::ContainerRecord& c);
+
+}  // namespace layerfs::cli
