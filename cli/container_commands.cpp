@@ -191,6 +191,9 @@ int mount_container_main(const GlobalOptions& g, const std::string& what) {
             auto lock = s.lock(false);
             auto c = store::find_container(s, what);
             merged = store::container_dir(s, c) + "/merged";
+            // A running container's daemon owns its upper dir; a second one
+            // on it would corrupt it.
+            require_stopped(s, c);
             if (!is_mounted(merged)) mount(s, c);
         }
         std::printf("%s\n", merged.c_str());

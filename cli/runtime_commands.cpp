@@ -353,10 +353,10 @@ bool kill_and_wait(Store& s, const ContainerRecord& c) {
     return true;
 }
 
-void require_stopped(Store& s, const ContainerRecord& c) {
+void require_stopped(Store& s, const ContainerRecord& c, const std::string& advice) {
     Fd dir = open_container_dir(s, c);
     if (current_state(dir.get()).status == "running")
-        fail("container " + c.name + " is running: stop it first, or use -f");
+        fail("container " + c.name + " is running: " + advice);
 }
 
 json inspect_container(Store& s, const ContainerRecord& c) {

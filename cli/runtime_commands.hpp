@@ -14,8 +14,9 @@ void add_runtime_commands(CLI::App& app, const GlobalOptions& global);
 // Stops a running container with SIGKILL and waits until nothing of it is
 // left (for rm -f). False when it was not running.
 bool kill_and_wait(store::Store& s, const store::ContainerRecord& c);
-// Throws when it is running.
-void require_stopped(store::Store& s, const store::ContainerRecord& c);
+// Throws "container N is running: <advice>" when it is.
+void require_stopped(store::Store& s, const store::ContainerRecord& c,
+                     const std::string& advice = "stop it first");
 
 // docker inspect's form of a container.
 nlohmann::json inspect_container(store::Store& s, const store::ContainerRecord& c);

@@ -9,7 +9,7 @@ packages=(
   libfuse3-dev fuse3 libxxhash-dev libssl-dev libspdlog-dev catch2
   libarchive-dev nlohmann-json3-dev libcli11-dev
   fuse-overlayfs attr kmod util-linux passwd busybox-static zstd
-  umoci skopeo podman
+  umoci skopeo podman uidmap debootstrap
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -7,6 +7,9 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
+#include "fs/overlay/idmap.hpp"
+#include "fs/overlay/layer_probe.hpp"
+#include "fs/overlay/whiteout.hpp"
 #include "fs/sys/sys.hpp"
 #include "snapshotter/digest.hpp"
 #include "snapshotter/failure.hpp"
@@ -44,14 +47,99 @@ std::vector<ContainerRecord> list_containers(const Store& s) {
 
 namespace {
 
-// The init layer: what the runtime mounts over, present whatever the image has.
-void make_init_layer(int dir) {
+// What the image shows at `path` ("etc/hosts"), read through its layers (top
+// first) as the overlay would.
+struct ImageEntry {
+    mode_t type;
+    OverrideStat meta;  // owner and mode as the container sees them
+    struct timespec times[2];
+};
+std::optional<ImageEntry> image_entry(const std::vector<int>& layers, const std::string& path) {
+    std::vector<Fd> owned;
+    std::vector<int> dirs = layers;
+    size_t pos = 0;
+    while (true) {
+        size_t slash = path.find('/', pos);
+        std::string name = path.substr(pos, slash == std::string::npos ? slash : slash - pos);
+        const bool last = slash == std::string::npos;
+        std::vector<int> next;
+        for (int dir : dirs) {
+            auto f = probe_name(dir, name, true);
+            if (!f || f->probe == Probe::Whiteout) break;
+            if (f->probe == Probe::Absent) continue;
+            if (last) {
+                const struct stat& st = f->st;
+                ImageEntry e{st.st_mode & S_IFMT,
+                             {st.st_uid, st.st_gid, st.st_mode & 07777, 0, false},
+                             {st.st_atim, st.st_mtim}};
+                // A rootless store keeps the owner and mode in override_stat.
+                if (auto v = sys::getxattr_fd(f->fd.get(), whiteout::kOverrideStat))
+                    if (auto o = parse_override_stat(*v)) e.meta = *o;
+                return e;
+            }
+            if (f->probe == Probe::NonDir) break;
+            owned.push_back(std::move(f->fd));
+            next.push_back(owned.back().get());
+            if (f->probe == Probe::OpaqueDir) break;
+        }
+        if (last || next.empty()) return std::nullopt;
+        dirs = std::move(next);
+        pos = slash + 1;
+    }
+}
+
+// The init layer: the mount points the runtime needs (/proc, /sys, /dev and
+// /etc/hosts, hostname, resolv.conf), for those the image lacks, so the
+// container's upper dir never gets them, as docker's -init layer. A directory
+// the image has but must appear here (its /etc) takes the image's owner, mode
+// and times, so the container sees it as the image made it; what is new is
+// root's, with time 0, so two containers of one image show the same tree.
+void make_init_layer(Store& s, int dir, const std::vector<std::string>& layer_dirs) {
     const std::string what = "creating the container";
+    std::vector<Fd> owned;
+    std::vector<int> layers;
+    for (const auto& l : layer_dirs) {
+        owned.push_back(must(open_dir(AT_FDCWD, l.c_str()), what));
+        layers.push_back(owned.back().get());
+    }
+    auto has = [&](const std::string& rel, mode_t type) {
+        auto e = image_entry(layers, rel);
+        return e && e->type == type;
+    };
+    const bool privileged = s.identity().privileged;
+    auto finish = [&](const std::string& rel, mode_t mode, const std::optional<ImageEntry>& like) {
+        Fd fd = must(sys::open_at(dir, ("init/" + rel).c_str(), O_RDONLY), what);
+        ImageEntry e{0, {0, 0, mode, 0, false}, {{0, 0}, {0, 0}}};
+        if (like) e = *like;
+        e.meta.mode &= 07777;
+        if (privileged) {
+            must(sys::chown_fd(fd.get(), e.meta.uid, e.meta.gid), what);
+            must(sys::chmod_fd(fd.get(), e.meta.mode), what);
+        } else {
+            e.meta.has_type = false;
+            must(sys::setxattr_fd(fd.get(), whiteout::kOverrideStat, format_override_stat(e.meta)),
+                 what);
+        }
+        must(sys::utimens_fd(fd.get(), e.times), what);
+    };
+
     must(sys::mkdir_at(dir, "init", 0755), what);
-    for (const char* d : {"init/proc", "init/sys", "init/dev", "init/etc"})
-        must(sys::mkdir_at(dir, d, 0755), what);
-    for (const char* f : {"init/etc/hosts", "init/etc/hostname", "init/etc/resolv.conf"})
-        must(sys::open_at(dir, f, O_WRONLY | O_CREAT | O_EXCL, 0644), what);
+    std::vector<std::string> files;
+    for (const char* f : {"etc/hosts", "etc/hostname", "etc/resolv.conf"})
+        if (!has(f, S_IFREG)) files.push_back(f);
+    std::vector<std::string> dirs;
+    for (const char* d : {"proc", "sys", "dev", "etc"})
+        if (!has(d, S_IFDIR) || (std::string(d) == "etc" && !files.empty())) dirs.push_back(d);
+    for (const auto& d : dirs)
+        must(sys::mkdir_at(dir, ("init/" + d).c_str(), 0755), what);
+    for (const auto& f : files) {
+        must(sys::open_at(dir, ("init/" + f).c_str(), O_WRONLY | O_CREAT | O_EXCL, 0644), what);
+        finish(f, 0644, std::nullopt);
+    }
+    for (const auto& d : dirs) {  // after their contents: those change their times
+        auto e = image_entry(layers, d);
+        finish(d, 0755, e && e->type == S_IFDIR ? e : std::nullopt);
+    }
 }
 
 }  // namespace
@@ -86,7 +174,10 @@ ContainerRecord create_container(Store& s, const Image& image, const std::string
     if (!config.empty()) state["config"] = json::parse(config);
     Fd dir = must(sys::open_at(txn.staging_fd(), staged.c_str(), O_RDONLY | O_DIRECTORY),
                   "creating the container");
-    make_init_layer(dir.get());
+    std::vector<std::string> layer_dirs;
+    for (auto l = image.layers.rbegin(); l != image.layers.rend(); ++l)
+        layer_dirs.push_back(s.layer_dir(l->diff_id));
+    make_init_layer(s, dir.get(), layer_dirs);
     write_file_atomic(dir.get(), "state.json", state.dump(2) + "\n");
     Fd containers =
         must(sys::open_at(s.fd(), "containers", O_RDONLY | O_DIRECTORY), "creating the container");
