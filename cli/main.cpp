@@ -12,11 +12,13 @@
 #include "cli/container_commands.hpp"
 #include "cli/exit_status.hpp"
 #include "cli/mount_command.hpp"
+#include "cli/runtime/proc_title.hpp"
 #include "cli/runtime_commands.hpp"
 #include "cli/store_commands.hpp"
 #include "cli/version.hpp"
 
 int main(int argc, char** argv) {
+    layerfs::runtime::remember_args(argc, argv);
     auto logger = spdlog::stderr_color_mt("layerfs");
     logger->set_pattern("layerfs: %^%l%$: %v");
     spdlog::set_default_logger(logger);

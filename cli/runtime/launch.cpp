@@ -16,6 +16,7 @@
 
 #include "cli/runtime/channel.hpp"
 #include "cli/runtime/ns_sys.hpp"
+#include "cli/runtime/proc_title.hpp"
 #include "cli/runtime/sandbox.hpp"
 #include "cli/runtime/subids.hpp"
 #include "fs/daemon/session.hpp"
@@ -41,7 +42,7 @@ namespace {
 // rest), with the command's status.
 [[noreturn]] void init_main(const Launch& l, const CommandIo& io, int channel) {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    ::prctl(PR_SET_NAME, "layerfs-init");
+    set_process_title("layerfs-init");
     sigset_t all;
     sigfillset(&all);
     ::sigprocmask(SIG_SETMASK, &all, nullptr);

@@ -6,6 +6,10 @@
 
 namespace layerfs::runtime {
 
+namespace {
+constexpr size_t kMaxRecord = 1 << 20;
+}  // namespace
+
 std::string encode_log_record(Stream s, std::string_view bytes, int64_t sec, long nsec) {
     time_t t = sec;
     tm u;
@@ -49,8 +53,13 @@ std::vector<LogRecord> decode_log(std::string_view buf, size_t& used, bool& bad)
             bad = true;
             break;
         }
+        // The relay writes records of at most 64 KiB: a bigger length is damage.
+        if (n > kMaxRecord) {
+            bad = true;
+            break;
+        }
         r.stream = stream == "stdout" ? Stream::out : Stream::err;
-        if (rest.size() < nl + 1 + n + 1) break;  // not all written yet
+        if (rest.size() - nl - 1 < n + 1) break;  // not all written yet
         if (rest[nl + 1 + n] != '\n') {
             bad = true;
             break;

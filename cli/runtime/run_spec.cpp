@@ -83,6 +83,12 @@ void set_env(std::vector<std::string>& env, std::string_view kv) {
     env.emplace_back(kv);
 }
 
+void unset_env(std::vector<std::string>& env, std::string_view key) {
+    std::erase_if(env, [&](const std::string& e) {
+        return std::string_view(e).substr(0, e.find('=')) == key;
+    });
+}
+
 std::optional<std::string> get_env(const std::vector<std::string>& env, std::string_view key) {
     for (const auto& e : env) {
         size_t eq = e.find('=');
@@ -147,20 +153,26 @@ RunSpec make_spec(std::string_view image_config_json, const RunFlags& f,
     for (const auto& e : strings_of(config, "Env"))
         set_env(s.env, e);
     if (!get_env(s.env, "PATH")) set_env(s.env, std::string("PATH=") + kDefaultPath);
-    if (!s.hostname.empty()) set_env(s.env, "HOSTNAME=" + s.hostname);
     if (f.tty && !get_env(s.env, "TERM")) set_env(s.env, "TERM=xterm");
     for (const auto& e : f.env) {
         if (e.empty() || e[0] == '=') fail("-e '" + e + "': use NAME=VALUE or NAME");
         if (e.find('=') != std::string::npos) {
             set_env(s.env, e);
         } else if (const char* v = host_env(e.c_str())) {
-            set_env(s.env, e + "=" + v);  // docker's -e NAME: the caller's value, if any
+            set_env(s.env, e + "=" + v);  // docker's -e NAME: the caller's value...
+        } else {
+            unset_env(s.env, e);  // ...and none when the caller has none
         }
     }
+    // The runtime's HOSTNAME comes first in docker: the image's or -e's wins.
+    if (!s.hostname.empty() && !get_env(s.env, "HOSTNAME"))
+        set_env(s.env, "HOSTNAME=" + s.hostname);
 
     s.workdir = !f.workdir.empty() ? f.workdir : string_of(config, "WorkingDir");
     if (s.workdir.empty()) s.workdir = "/";
-    if (s.workdir[0] != '/') fail("-w '" + s.workdir + "': the working directory must be absolute");
+    if (s.workdir[0] != '/')
+        fail("working directory '" + s.workdir + "' is not absolute" +
+             (f.workdir.empty() ? " (the image's WorkingDir)" : ""));
     s.user = !f.user.empty() ? f.user : string_of(config, "User");
     if (f.network != "host" && f.network != "none")
         fail("--network '" + f.network + "': use host or none");
@@ -180,7 +192,6 @@ Identity resolve_user(std::string_view user, std::string_view passwd, std::strin
     std::string_view u = user.substr(0, user.find(':'));
     std::optional<std::string_view> g;
     if (user.find(':') != std::string_view::npos) g = user.substr(user.find(':') + 1);
-    if (u.empty() && !user.empty()) fail("user '" + std::string(user) + "': no user before ':'");
 
     std::string name;
     bool found = false;
@@ -219,8 +230,9 @@ Identity resolve_user(std::string_view user, std::string_view passwd, std::strin
             fail("group '" + std::string(*g) + "' is not in the container's /etc/group");
         if (!named) id.gid = *n;
     }
-    // Supplementary groups: those that list the user by name, as initgroups does.
-    if (!name.empty())
+    // Supplementary groups: those that list the user by name, as initgroups
+    // does; only when no group was given (runc's rule, which docker follows).
+    if (!name.empty() && !g)
         for (const auto& r : groups)
             if (r.size() >= 4 && has_member(r[3], name))
                 if (auto n = number(r[2]); n && *n != id.gid) id.groups.push_back(*n);

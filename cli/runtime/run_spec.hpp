@@ -51,6 +51,7 @@ BindMount parse_volume(std::string_view v);
 
 // Sets K=V in env, replacing an earlier K.
 void set_env(std::vector<std::string>& env, std::string_view kv);
+void unset_env(std::vector<std::string>& env, std::string_view key);
 // The value of K in env, or nullopt.
 std::optional<std::string> get_env(const std::vector<std::string>& env, std::string_view key);
 
@@ -62,7 +63,7 @@ struct Identity {
 };
 // Resolves "user[:group]" (names or numbers) against the container's
 // /etc/passwd and /etc/group text, as docker does: a number needs no entry; a
-// name must have one. Throws store::Failure.
+// name must have one; an empty user is root. Throws store::Failure.
 Identity resolve_user(std::string_view user, std::string_view passwd, std::string_view group);
 
 // A signal by name ("SIGTERM", "TERM", "term") or number; 0 when unknown.
