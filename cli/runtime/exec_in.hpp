@@ -8,9 +8,9 @@
 
 namespace layerfs::runtime {
 
-// Joins the namespaces of `st`'s init (checked to be the same process) and
-// runs spec.args there; returns its exit code. The calling process is in the
-// container's namespaces afterwards: call it last. Throws store::Failure.
+// Runs spec.args in the namespaces of `st`'s init (checked to be the same
+// process), from a child that joins them; returns its exit code (125 when it
+// could not). Throws store::Failure when the container is not running.
 int exec_in_container(const RunState& st, const RunSpec& spec);
 
 }  // namespace layerfs::runtime
