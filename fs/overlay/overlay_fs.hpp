@@ -112,6 +112,8 @@ class OverlayFs {
     Status make_whiteout(int dirfd, const std::string& name);
     Status set_opaque(int dirfd);
     Status apply_owner(int fd, mode_t mode, const Caller& c, dev_t rdev, int parent_fd);
+    // The mode a new upper file or directory gets on disk (`mode` has its type).
+    mode_t disk_mode(mode_t mode) const;
     template <class Make>
     Result<Entry> create_object(Node* parent, const char* name, mode_t mode, const Caller* c,
                                 Make&& make, Fd* io_fd, dev_t rdev);

@@ -55,6 +55,16 @@ Status OverlayFs::set_opaque(int dirfd) {
     return f ? Status{} : Status{f.error()};
 }
 
+// Where owners and modes live in override_stat (a rootless daemon), the
+// container's mode is the xattr's, and the disk keeps one that lets the
+// store's owner read and write it (diff, commit and rm walk the upper dir as
+// that user), as the store's unpacker makes layer files: `mkdir(d, 0)`, as
+// useradd does, must not leave a directory its owner cannot open.
+mode_t OverlayFs::disk_mode(mode_t mode) const {
+    if (cfg_.xattr_permissions != 2 || caps_.can_chown) return mode & 07777;
+    return (mode & 0777) | (S_ISDIR(mode) ? 0700 : 0600);
+}
+
 Status OverlayFs::apply_owner(int fd, mode_t mode, const Caller& c, dev_t rdev, int parent_fd) {
     uid_t uid = cfg_.uid_map.to_host(c.uid).value_or(kOverflowId);
     gid_t gid = cfg_.gid_map.to_host(c.gid).value_or(kOverflowId);
@@ -151,7 +161,7 @@ Result<Entry> OverlayFs::mkdir(Node* parent, const char* name, mode_t mode, cons
     return create_object(
         parent, name, S_IFDIR | (mode & 07777), &c,
         [&](int dir, const char* n) -> Result<Fd> {
-            LFS_CHECK(sys::mkdir_at(dir, n, mode & 07777));
+            LFS_CHECK(sys::mkdir_at(dir, n, disk_mode(S_IFDIR | mode)));
             return open_dir(dir, n);
         },
         nullptr, 0);
@@ -176,8 +186,10 @@ Result<std::pair<Entry, Fd>> OverlayFs::create(Node* parent, const char* name, m
     if ((oflags & O_ACCMODE) == O_RDONLY) oflags = (oflags & ~O_ACCMODE) | O_RDWR;
     auto e = LFS_TRY(create_object(
         parent, name, S_IFREG | (mode & 07777), &c,
-        [&](int dir, const char* n) { return sys::open_at(dir, n, oflags, mode & 07777); }, &io,
-        0));
+        [&](int dir, const char* n) {
+            return sys::open_at(dir, n, oflags, disk_mode(S_IFREG | mode));
+        },
+        &io, 0));
     return std::pair<Entry, Fd>{e, std::move(io)};
 }
 
@@ -186,7 +198,7 @@ Result<std::pair<Entry, Fd>> OverlayFs::tmpfile(Node* parent, mode_t mode, int f
     int pu = LFS_TRY(upper_dir_of(parent));
     int oflags = (flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_ACCMODE)) | O_TMPFILE;
     oflags |= (flags & O_ACCMODE) == O_RDONLY ? O_RDWR : (flags & O_ACCMODE);
-    auto io = LFS_TRY(sys::open_at(pu, ".", oflags, mode & 07777));
+    auto io = LFS_TRY(sys::open_at(pu, ".", oflags, disk_mode(S_IFREG | mode)));
     auto meta = LFS_TRY(sys::reopen(io.get(), O_PATH));
     LFS_CHECK(apply_owner(meta.get(), S_IFREG | (mode & 07777), c, 0, pu));
     Child nc;
