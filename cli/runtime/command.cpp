@@ -13,6 +13,7 @@
 
 #include <cstring>
 
+#include "cli/runtime/ns_sys.hpp"
 #include "fs/sys/sys.hpp"
 #include "snapshotter/failure.hpp"
 
@@ -29,17 +30,6 @@ struct ExecError {
     std::string text = std::to_string(code) + " " + message;
     (void)sys::write_all(error_fd, text.data(), text.size());
     ::_exit(code);
-}
-
-std::string read_file(const char* path) {
-    auto fd = sys::open_at(AT_FDCWD, path, O_RDONLY);
-    if (!fd) return "";
-    std::string out, buf(1 << 16, '\0');
-    while (auto n = sys::read_some(fd->get(), buf.data(), buf.size())) {
-        if (*n == 0) break;
-        out.append(buf.data(), *n);
-    }
-    return out;
 }
 
 void mkdir_p(const std::string& path) {
@@ -130,7 +120,8 @@ void exec_command(const RunSpec& spec, const CommandIo& io, int error_fd) {
 
     Identity who;
     try {
-        who = resolve_user(spec.user, read_file("/etc/passwd"), read_file("/etc/group"));
+        who =
+            resolve_user(spec.user, nsys::read_text("/etc/passwd"), nsys::read_text("/etc/group"));
     } catch (const std::exception& e) {
         die(error_fd, 125, e.what());
     }
@@ -146,7 +137,7 @@ void exec_command(const RunSpec& spec, const CommandIo& io, int error_fd) {
     limit_capabilities();
     // A user namespace without a gid range denies setgroups (the kernel's rule
     // for unprivileged maps); there the caller's groups are all there is.
-    if (read_file("/proc/self/setgroups").rfind("deny", 0) != 0 &&
+    if (nsys::read_text("/proc/self/setgroups").rfind("deny", 0) != 0 &&
         ::setgroups(who.groups.size(), who.groups.data()) < 0)
         die(error_fd, 125, std::string("setgroups: ") + std::strerror(errno));
     if (::setresgid(who.gid, who.gid, who.gid) < 0 || ::setresuid(who.uid, who.uid, who.uid) < 0) {

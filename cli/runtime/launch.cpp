@@ -198,14 +198,6 @@ bool spawn_and_wait(const std::vector<std::string>& args) {
     return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
-std::string read_small(const char* path) {
-    auto fd = sys::open_at(AT_FDCWD, path, O_RDONLY);
-    if (!fd) return "";
-    std::string text(1 << 20, '\0');
-    auto n = sys::read_some(fd->get(), text.data(), text.size());
-    return n ? text.substr(0, *n) : "";
-}
-
 }  // namespace
 
 bool map_subordinate_ids(pid_t pid) {
@@ -213,8 +205,8 @@ bool map_subordinate_ids(pid_t pid) {
     gid_t gid = ::getgid();
     passwd* pw = ::getpwuid(uid);
     std::string name = pw ? pw->pw_name : "";
-    auto uids = find_subid_range(read_small("/etc/subuid"), name, uid);
-    auto gids = find_subid_range(read_small("/etc/subgid"), name, uid);
+    auto uids = find_subid_range(nsys::read_text("/etc/subuid"), name, uid);
+    auto gids = find_subid_range(nsys::read_text("/etc/subgid"), name, uid);
     if (!uids || !gids) {
         spdlog::debug("no /etc/subuid and /etc/subgid ranges for {}: one id in the container",
                       name);

@@ -84,6 +84,17 @@ Status write_text(const char* path, std::string_view text) {
     return sys::write_all(fd.get(), text.data(), text.size());
 }
 
+std::string read_text(const char* path) {
+    auto fd = sys::open_at(AT_FDCWD, path, O_RDONLY);
+    if (!fd) return "";
+    std::string out, buf(1 << 16, '\0');
+    while (auto n = sys::read_some(fd->get(), buf.data(), buf.size())) {
+        if (*n == 0) break;
+        out.append(buf.data(), *n);
+    }
+    return out;
+}
+
 Result<Fd> open_in_root(int root, const std::string& path, int flags, mode_t mode) {
     open_how how{};
     how.flags = uint64_t(flags | O_CLOEXEC);

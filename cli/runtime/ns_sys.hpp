@@ -29,6 +29,8 @@ Status umount_at(const char* target, int flags);
 Status pivot_here();
 Status set_hostname(std::string_view name);
 Status write_text(const char* path, std::string_view text);
+// A small file's bytes ("" when it cannot be read: /etc files that may be absent).
+std::string read_text(const char* path);
 
 // openat2 RESOLVE_IN_ROOT: `path` as the container sees it from its root.
 Result<Fd> open_in_root(int root, const std::string& path, int flags, mode_t mode = 0);

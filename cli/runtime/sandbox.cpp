@@ -22,17 +22,6 @@ using store::must;
 
 namespace {
 
-std::string read_host_file(const char* path) {
-    auto fd = sys::open_at(AT_FDCWD, path, O_RDONLY);
-    if (!fd) return "";
-    std::string out, buf(1 << 16, '\0');
-    while (auto n = sys::read_some(fd->get(), buf.data(), buf.size())) {
-        if (*n == 0) break;
-        out.append(buf.data(), *n);
-    }
-    return out;
-}
-
 Fd in_root(int root, const std::string& path, int flags = O_PATH | O_DIRECTORY) {
     return must(nsys::open_in_root(root, path, flags), "the container's " + path);
 }
@@ -107,7 +96,7 @@ void bind_volume(int root, const BindMount& m) {
 }  // namespace
 
 void write_etc_files(int dir, const RunSpec& spec) {
-    std::string hosts = read_host_file("/etc/hosts");
+    std::string hosts = nsys::read_text("/etc/hosts");
     if (spec.network == "none" || hosts.empty())
         hosts = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n";
     if (!hosts.empty() && hosts.back() != '\n') hosts += '\n';
@@ -115,7 +104,7 @@ void write_etc_files(int dir, const RunSpec& spec) {
     store::write_file_atomic(dir, "hosts", hosts);
     store::write_file_atomic(dir, "hostname", spec.hostname + "\n");
     store::write_file_atomic(dir, "resolv.conf",
-                             spec.network == "none" ? "" : read_host_file("/etc/resolv.conf"));
+                             spec.network == "none" ? "" : nsys::read_text("/etc/resolv.conf"));
 }
 
 void enter_root(const RunSpec& spec, const std::string& rootfs, const std::string& dir) {
