@@ -226,13 +226,15 @@ bool map_subordinate_ids(pid_t pid) {
     return true;
 }
 
-Sandbox start_sandbox(const Launch& l, const CommandIo& io) {
+Sandbox start_sandbox(const Launch& l, const CommandIo& io, const std::vector<int>& monitor_ends) {
     auto pair = must(channel_pair(), "starting the container");
     std::fflush(nullptr);
     pid_t pid = ::fork();
     if (pid < 0) fail(std::string("fork: ") + std::strerror(errno));
     if (pid == 0) {
         pair.first.reset();
+        for (int fd : monitor_ends)
+            if (fd >= 0) ::close(fd);
         sandbox_main(l, io, pair.second.release());
     }
     return Sandbox{pid, std::move(pair.first)};

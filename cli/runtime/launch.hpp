@@ -13,6 +13,7 @@
 #include <sys/types.h>
 
 #include <string>
+#include <vector>
 
 #include "cli/runtime/command.hpp"
 #include "cli/runtime/run_spec.hpp"
@@ -32,10 +33,12 @@ struct Sandbox {
     Fd channel;  // the monitor's end: see channel.hpp for the messages
 };
 
-// Forks the sandbox. `io` is the command's stdio when it has no pty. Every
-// other fd of the caller is closed in the sandbox's children but the
-// container lock, which they keep while they live.
-Sandbox start_sandbox(const Launch& l, const CommandIo& io);
+// Forks the sandbox. `io` is the command's stdio when it has no pty;
+// `monitor_ends` are the caller's ends of those pipes, closed in the sandbox
+// (a copy of a stdin pipe's write end there would keep the command's stdin
+// from ever ending). The container lock stays with the sandbox and init while
+// they live; the command gets nothing but its stdio.
+Sandbox start_sandbox(const Launch& l, const CommandIo& io, const std::vector<int>& monitor_ends);
 
 // Gives the sandbox's user namespace the caller's id as 0 and its
 // /etc/subuid and /etc/subgid ranges from 1, through newuidmap/newgidmap.

@@ -53,7 +53,7 @@ int monitor_container(const Launch& l, int dir, bool foreground,
         io = {l.spec.interactive ? in.read.get() : devnull.get(), out.write.get(), err.write.get(),
               -1};
     }
-    Sandbox sb = start_sandbox(l, io);
+    Sandbox sb = start_sandbox(l, io, {in.write.get(), out.read.get(), err.read.get()});
     in.read.reset();
     out.write.reset();
     err.write.reset();
