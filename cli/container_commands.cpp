@@ -65,18 +65,18 @@ void cmd_create(const GlobalOptions& g, const std::string& image, const std::str
 void cmd_umount(const GlobalOptions& g, const std::vector<std::string>& what) {
     Store s = open_store(g);
     auto lock = s.lock(false);
-    for (const auto& w : what) {
+    for_each_named(what, [&](const std::string& w) {
         auto c = store::find_container(s, w);
         std::string merged = store::container_dir(s, c) + "/merged";
         if (is_mounted(merged)) unmount(merged);
         std::printf("%s\n", c.id.c_str());
-    }
+    });
 }
 
 void cmd_rm(const GlobalOptions& g, const std::vector<std::string>& what, bool force) {
     Store s = open_store(g);
     auto lock = s.lock(true);
-    for (const auto& w : what) {
+    for_each_named(what, [&](const std::string& w) {
         auto c = store::find_container(s, w);
         if (force)
             kill_and_wait(s, c);
@@ -89,7 +89,7 @@ void cmd_rm(const GlobalOptions& g, const std::vector<std::string>& what, bool f
         }
         store::remove_container(s, c);
         std::printf("%s\n", w.c_str());
-    }
+    });
 }
 
 struct DiffArgs {

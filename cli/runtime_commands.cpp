@@ -194,7 +194,7 @@ void cmd_run(const GlobalOptions& g, RunArgs a) {
 
 void cmd_start(const GlobalOptions& g, const std::vector<std::string>& what) {
     Store s = open_store(g);
-    for (const auto& w : what) {
+    for_each_named(what, [&](const std::string& w) {
         ContainerRecord c;
         {
             auto lock = s.lock(false);
@@ -203,12 +203,12 @@ void cmd_start(const GlobalOptions& g, const std::vector<std::string>& what) {
         Fd dir = open_container_dir(s, c);
         if (current_state(dir.get()).status != "running") start_container(s, c, false);
         std::printf("%s\n", w.c_str());
-    }
+    });
 }
 
 void cmd_stop(const GlobalOptions& g, const std::vector<std::string>& what, int timeout) {
     Store s = open_store(g);
-    for (const auto& w : what) {
+    for_each_named(what, [&](const std::string& w) {
         auto c = store::find_container(s, w);
         Fd dir = open_container_dir(s, c);
         RunState st = current_state(dir.get());
@@ -221,7 +221,7 @@ void cmd_stop(const GlobalOptions& g, const std::vector<std::string>& what, int 
             }
         }
         std::printf("%s\n", w.c_str());
-    }
+    });
 }
 
 void cmd_kill(const GlobalOptions& g, const std::vector<std::string>& what,
@@ -229,14 +229,14 @@ void cmd_kill(const GlobalOptions& g, const std::vector<std::string>& what,
     int sig = parse_signal(signal);
     if (!sig) fail("kill: unknown signal '" + signal + "'");
     Store s = open_store(g);
-    for (const auto& w : what) {
+    for_each_named(what, [&](const std::string& w) {
         auto c = store::find_container(s, w);
         Fd dir = open_container_dir(s, c);
         RunState st = current_state(dir.get());
         if (st.status != "running" || !signal_init(st, sig))
             fail("container " + c.name + " is not running");
         std::printf("%s\n", w.c_str());
-    }
+    });
 }
 
 struct ExecArgs {
@@ -273,7 +273,7 @@ void cmd_logs(const GlobalOptions& g, const std::string& what, bool follow) {
     auto c = store::find_container(s, what);
     Fd dir = open_container_dir(s, c);
     auto f = sys::open_at(dir.get(), "container.log", O_RDONLY);
-    if (!f && f.err() == ENOENT && !follow) return;
+    if (!f && f.err() == ENOENT) return;  // it never ran: nothing to show or follow
     Fd log = must(std::move(f), "reading the log of " + c.name);
     std::string pending;
     char buf[1 << 16];
@@ -343,6 +343,21 @@ void cmd_ps(const GlobalOptions& g, bool all, bool quiet) {
 }
 
 }  // namespace
+
+void for_each_named(const std::vector<std::string>& what,
+                    const std::function<void(const std::string&)>& fn) {
+    bool failed = false;
+    for (const auto& w : what) {
+        try {
+            fn(w);
+        } catch (const store::Failure& e) {
+            std::fflush(stdout);
+            std::fprintf(stderr, "layerfs: %s\n", e.what());
+            failed = true;
+        }
+    }
+    if (failed) throw ExitStatus{1};
+}
 
 bool kill_and_wait(Store& s, const ContainerRecord& c) {
     Fd dir = open_container_dir(s, c);
@@ -444,12 +459,15 @@ void add_runtime_commands(CLI::App& app, const GlobalOptions& g) {
     c->add_option_function<std::string>(
         "--entrypoint", [r](const std::string& e) { r->flags.entrypoint = e; },
         "replace the image's entrypoint");
-    c->add_option("IMAGE", r->image, "image name or id")->required();
-    // Everything after IMAGE is the command's, its dashes included.
+    // IMAGE is not declared: it is the first word that is not run's, and every
+    // word after it is the command's, its dashes included.
     c->prefix_command();
-    c->footer("COMMAND...: the command and its arguments (default: the image's)");
+    c->footer("IMAGE [COMMAND [ARG...]]: image name or id; the command (default: the image's)");
     c->callback([&g, r, c] {
-        r->flags.command = c->remaining();
+        auto words = c->remaining();
+        if (words.empty()) fail("run: give an IMAGE");
+        r->image = words.front();
+        r->flags.command.assign(words.begin() + 1, words.end());
         cmd_run(g, *r);
     });
 
@@ -476,12 +494,13 @@ void add_runtime_commands(CLI::App& app, const GlobalOptions& g) {
     c = app.add_subcommand("exec", "run a command in a running container");
     c->add_flag("-i,--interactive", e->interactive, "keep stdin open");
     c->add_flag("-t,--tty", e->tty, "allocate a pseudo-terminal");
-    c->add_option("CONTAINER", e->container, "container name or id")->required();
-    c->prefix_command();
-    c->footer("COMMAND...: the command and its arguments");
+    c->prefix_command();  // as run's: CONTAINER, then the command's words
+    c->footer("CONTAINER COMMAND [ARG...]: container name or id; the command");
     c->callback([&g, e, c] {
-        e->command = c->remaining();
-        if (e->command.empty()) fail("exec: give a command to run");
+        auto words = c->remaining();
+        if (words.size() < 2) fail("exec: give a CONTAINER and a command to run");
+        e->container = words.front();
+        e->command.assign(words.begin() + 1, words.end());
         cmd_exec(g, *e);
     });
 

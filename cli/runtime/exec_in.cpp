@@ -79,7 +79,9 @@ int exec_child(int pidfd, int root, const RunSpec& spec) {
 int exec_in_container(const RunState& st, const RunSpec& spec) {
     // The pidfd pins the process: if init is gone, setns says so rather than
     // joining whatever took its pid.
-    Fd pidfd = must(nsys::pidfd_open(st.pid), "the container's init");
+    auto pf = nsys::pidfd_open(st.pid);
+    if (!pf && pf.err() == ESRCH) fail("the container is not running");
+    Fd pidfd = must(std::move(pf), "the container's init");
     Fd root = must(sys::open_at(AT_FDCWD, ("/proc/" + std::to_string(st.pid) + "/root").c_str(),
                                 O_PATH | O_DIRECTORY),
                    "the container's root");

@@ -266,6 +266,14 @@ inline std::vector<std::string> processes_with(const std::string& needle) {
     return out;
 }
 
+// A process this test started (still running) whose command line holds
+// `needle`; 0 if none.
+inline int child_with(const std::string& needle) {
+    for (int pid : all_pids())
+        if (parent_of(pid) == ::getpid() && contains(cmdline_of(pid), needle)) return pid;
+    return 0;
+}
+
 // What is left of container `id`: its directory (unless id is ""), a process whose command line
 // names the store (monitor, sandbox, daemon, init, the shell of RtStore::sh),
 // one in its PID namespace when given, and a mount naming the store in any

@@ -113,11 +113,13 @@ TEST_CASE("logs -f follows the container until it exits, its last line included"
                                  "echo before; while [ ! -e /go ]; do usleep 20000; done; "
                                  "echo after; echo on-stderr >&2; usleep 200000; echo last"});
     REQUIRE(wait_for([&] { return logs_have(s, id, "before"); }));
-    // The container cannot end before /go: logs -f is following by then.
+    // The container cannot end before /go, and /go comes once logs -f runs.
     Proc follow;
     std::thread t([&] { follow = s.rt({"logs", "-f", id}, {.timeout = 30}); });
+    bool following = wait_for([&] { return child_with(" logs -f ") > 0; }, 10);
     auto go = s.rt({"exec", id, "touch", "/go"});
     t.join();
+    CHECK(following);
     CHECK(go.status == 0);
     INFO(follow.all());
     CHECK_FALSE(follow.timed_out);
@@ -303,7 +305,8 @@ TEST_CASE("commit: an image of the container's files, its deletions included", "
           0);
 }
 
-TEST_CASE("rm refuses a running container without -f; rm -f leaves nothing", "[runtime][both]") {
+TEST_CASE("rm refuses a running container without -f, and rm -f leaves nothing",
+          "[runtime][both]") {
     RtStore s;
     std::string id = s.detached(
         {"--name", "r", "busybox", "sh", "-c", "while true; do usleep 50000; done", s.root});
@@ -329,7 +332,7 @@ TEST_CASE("rm refuses a running container without -f; rm -f leaves nothing", "[r
     CHECK(s.rt({"rm", "-f", "r"}).status != 0);
 }
 
-TEST_CASE("names are one container's; a stopped container refuses exec and kill",
+TEST_CASE("names are one container's, and a stopped container refuses exec and kill",
           "[runtime][both]") {
     RtStore s;
     std::string id = s.detached({"--name", "dup", "busybox", "sleep", "1000"});
@@ -360,4 +363,55 @@ TEST_CASE("names are one container's; a stopped container refuses exec and kill"
         CHECK(r.status != 0);
         CHECK(contains(r.err, "nosuchcontainer"));
     }
+}
+
+TEST_CASE("start, stop, kill and rm take several containers", "[runtime][both]") {
+    RtStore s;
+    std::string a = s.detached({"--name", "a", "busybox", "sleep", "1000"});
+    std::string b = s.detached({"--name", "b", "busybox", "sleep", "1000"});
+    auto stop = s.rt({"stop", "-t", "5", "a", "b"});
+    CHECK(stop.out == "a\nb\n");
+    CHECK(status_of(s, "a") == "exited");
+    CHECK(status_of(s, "b") == "exited");
+    auto start = s.rt({"start", "a", b.substr(0, 12)});
+    CHECK(start.out == "a\n" + b.substr(0, 12) + "\n");
+    CHECK(status_of(s, "a") == "running");
+    CHECK(status_of(s, "b") == "running");
+    CHECK(s.rt({"kill", "a", "b"}).status == 0);
+    CHECK(wait_exited(s, "a"));
+    CHECK(wait_exited(s, "b"));
+    CHECK(s.rt({"rm", "a", "b"}).status == 0);
+    CHECK(s.rt({"ps", "-a", "-q"}).out.empty());
+}
+
+// docker's way: a container that fails is reported, the others are still done.
+TEST_CASE("a failing container among several does not spare the others", "[runtime][both]") {
+    RtStore s;
+    s.detached({"--name", "a", "busybox", "sleep", "1000"});
+    s.detached({"--name", "b", "busybox", "sleep", "1000"});
+    auto kill = s.rt({"kill", "a", "nosuchcontainer", "b"});
+    CHECK(kill.status != 0);
+    CHECK(contains(kill.err, "nosuchcontainer"));
+    CHECK(wait_exited(s, "a", 5));
+    CHECK(wait_exited(s, "b", 5));
+    auto rm = s.rt({"rm", "a", "nosuchcontainer", "b"});
+    CHECK(rm.status != 0);
+    CHECK(s.rt({"ps", "-a", "-q"}).out.empty());
+}
+
+// A container that never ran has no log yet: nothing to show, nothing to follow.
+TEST_CASE("logs of a container that never ran: nothing, with or without -f", "[runtime][both]") {
+    RtStore s;
+    auto made = s.rt({"create", "--name", "new", "busybox"});
+    REQUIRE(made.status == 0);
+    s.guard.add(made.out.substr(0, 64));
+    CHECK(contains(s.rt({"ps", "-a"}).out, "Created"));
+    auto logs = s.rt({"logs", "new"});
+    CHECK(logs.status == 0);
+    CHECK(logs.all().empty());
+    auto follow = s.rt({"logs", "-f", "new"}, {.timeout = 10});
+    INFO(follow.all());
+    CHECK_FALSE(follow.timed_out);
+    CHECK(follow.status == 0);
+    CHECK(follow.all().empty());
 }
