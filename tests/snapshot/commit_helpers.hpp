@@ -268,13 +268,6 @@ inline std::map<std::string, std::string> without_init_files(std::map<std::strin
     return t;
 }
 
-#define CHECK_SAME_TREE(expected, actual)                    \
-    do {                                                     \
-        std::string diff_ = tree_diff((expected), (actual)); \
-        INFO(diff_);                                         \
-        CHECK(diff_.empty());                                \
-    } while (0)
-
 // ---- image metadata -----------------------------------------------------------
 
 inline json read_json_file(const std::string& path) {

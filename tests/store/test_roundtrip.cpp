@@ -53,13 +53,6 @@ std::map<std::string, std::string> full_snapshot(const std::string& root, bool n
     return snap;
 }
 
-#define CHECK_SAME_TREE(expected, actual)                    \
-    do {                                                     \
-        std::string diff_ = tree_diff((expected), (actual)); \
-        INFO(diff_);                                         \
-        CHECK(diff_.empty());                                \
-    } while (0)
-
 // ---- tars -------------------------------------------------------------------
 
 std::string pattern(size_t n, unsigned seed) {

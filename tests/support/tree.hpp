@@ -27,3 +27,11 @@ std::string tree_diff(const std::map<std::string, std::string>& expected,
                       const std::map<std::string, std::string>& actual);
 
 }  // namespace layerfs::test
+
+// Two snapshots are the same tree; the difference is shown when not (Catch2).
+#define CHECK_SAME_TREE(expected, actual)                                     \
+    do {                                                                      \
+        std::string diff_ = ::layerfs::test::tree_diff((expected), (actual)); \
+        INFO(diff_);                                                          \
+        CHECK(diff_.empty());                                                 \
+    } while (0)
