@@ -10,6 +10,7 @@ packages=(
   libarchive-dev nlohmann-json3-dev libcli11-dev
   fuse-overlayfs attr kmod util-linux passwd busybox-static zstd
   umoci skopeo podman uidmap debootstrap
+  fio gnuplot-nox xxhash git
 )
 missing=()
 for p in "${packages[@]}"; do
