@@ -9,12 +9,12 @@
 namespace layerfs::bench {
 
 struct Workload {
-    std::string key;      // stable id in the JSON: "find-cold"
-    std::string name;     // the table's row: "find (cold)"
-    std::string group;    // metadata | read | write | copy-up | real work
+    std::string key;           // stable id in the JSON: "find-cold"
+    std::string name;          // the table's row: "find (cold)"
+    std::string group;         // metadata | read | write | copy-up | real work
     std::string host_prepare;  // run untimed on the host before mounting ("" = none)
     std::string prepare;       // run untimed on the fresh mount first ("" = none)
-    std::string command;  // timed: sh -c in the mount's root
+    std::string command;       // timed: sh -c in the mount's root
     // Native ext4 gets a fresh hard-linked copy of the tree when the command
     // changes it; paths it changes in place (chmod, append) are copied for real
     // so the shared data is never touched.

@@ -279,7 +279,8 @@ void op_write_buf(fuse_req_t req, fuse_ino_t, fuse_bufvec* in, off_t off, fuse_f
 
 void op_flush(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
     // close() of a dup reports delayed write errors, as close() would natively.
-    int r = ::close(::dup(fd_of(fi)));
+    int dup = ::dup(fd_of(fi));
+    int r = dup < 0 ? -1 : ::close(dup);
     fuse_reply_err(req, r < 0 ? errno : 0);
 }
 

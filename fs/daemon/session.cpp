@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "fs/daemon/fd_relief.hpp"
 #include "fs/daemon/fuse_ops.hpp"
 #include "fs/overlay/overlay_fs.hpp"
 
@@ -102,6 +103,7 @@ int run_mount(const MountConfig& cfg, int ready_fd) {
         ::close(ready_fd);
     }
 
+    auto relief = std::make_unique<FdRelief>(se.get(), *fs);
     int rc;
     if (cfg.threaded) {
         fuse_loop_config* lc = fuse_loop_cfg_create();
@@ -113,6 +115,7 @@ int run_mount(const MountConfig& cfg, int ready_fd) {
     } else {
         rc = fuse_session_loop(se.get());
     }
+    relief.reset();
     fuse_session_unmount(se.get());
     fuse_remove_signal_handlers(se.get());
     fs->mark_clean();

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -86,17 +87,28 @@ class NodeTable {
     // (called under the table lock, so it must not block) when there is none.
     template <class Make>
     std::shared_ptr<Node> acquire(Key key, Make&& make) {
-        std::lock_guard g(m_);
+        bool grew = false;
         std::shared_ptr<Node> n;
-        if (auto it = by_key_.find(key); it != by_key_.end()) n = it->second.lock();
-        if (!n) {
-            n = make();
-            n->keys.push_back(key);
-            by_key_[key] = n;
+        {
+            std::lock_guard g(m_);
+            if (auto it = by_key_.find(key); it != by_key_.end()) n = it->second.lock();
+            if (!n) {
+                n = make();
+                n->keys.push_back(key);
+                by_key_[key] = n;
+            }
+            if (n->nlookup++ == 0) {
+                live_[n.get()] = n;
+                grew = ++grown_ % kGrowthStep == 0;
+            }
         }
-        if (n->nlookup++ == 0) live_[n.get()] = n;
+        if (grew && on_growth_) on_growth_();
         return n;
     }
+    // Called (outside the table's lock) each time kGrowthStep more nodes became
+    // live; set before the table is used.
+    static constexpr size_t kGrowthStep = 64;
+    void on_growth(std::function<void()> f) { on_growth_ = std::move(f); }
     // Another backing identity of a node (its upper copy after copy-up).
     void add_key(Node* n, Key key) {
         std::lock_guard g(m_);
@@ -135,6 +147,22 @@ class NodeTable {
         auto it = by_key_.find(key);
         return it == by_key_.end() ? nullptr : it->second.lock();
     }
+    // Up to `max` of the nodes the kernel holds, those that are not directories
+    // first (dropping them frees the most fds and no subtree goes with them).
+    std::vector<std::shared_ptr<Node>> live(size_t max) {
+        std::lock_guard g(m_);
+        std::vector<std::shared_ptr<Node>> out;
+        for (bool dirs : {false, true})
+            for (auto& [p, n] : live_) {
+                if (out.size() >= max) return out;
+                if (n->is_dir() == dirs) out.push_back(n);
+            }
+        return out;
+    }
+    size_t live_count() {
+        std::lock_guard g(m_);
+        return live_.size();
+    }
     // Every node still alive, for the rare walks over all of them.
     std::vector<std::shared_ptr<Node>> all() {
         std::lock_guard g(m_);
@@ -154,6 +182,8 @@ class NodeTable {
     std::unordered_map<Key, std::weak_ptr<Node>, KeyHash> by_key_;
     std::unordered_map<Node*, std::shared_ptr<Node>> live_;  // what the kernel holds
     size_t forgets_ = 0;
+    size_t grown_ = 0;
+    std::function<void()> on_growth_;
 };
 
 }  // namespace layerfs

@@ -62,6 +62,13 @@ class OverlayFs {
 
     Result<Entry> lookup(Node* parent, const char* name);
     void forget(Node* n, uint64_t count);
+    // Where up to `max` of the nodes the kernel holds are named (parent, name),
+    // for asking the kernel to drop them when fds run short: every such node
+    // keeps an fd per layer open.
+    std::vector<std::pair<std::shared_ptr<Node>, std::string>> held_entries(size_t max);
+    size_t held_nodes() { return table_.live_count(); }
+    // `f` runs each time the kernel has come to hold some more nodes.
+    void on_nodes_grew(std::function<void()> f) { table_.on_growth(std::move(f)); }
     Result<struct stat> getattr(Node* n);
     Result<struct stat> setattr(Node* n, const SetAttr& a, int fh, const Caller& c);
     Result<std::string> readlink(Node* n);

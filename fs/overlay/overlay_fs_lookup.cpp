@@ -157,6 +157,15 @@ void OverlayFs::forget(Node* n, uint64_t count) {
     if (n != root_.get()) table_.forget(n, count);
 }
 
+std::vector<std::pair<std::shared_ptr<Node>, std::string>> OverlayFs::held_entries(size_t max) {
+    std::vector<std::pair<std::shared_ptr<Node>, std::string>> out;
+    for (auto& n : table_.live(max)) {
+        auto [parent, name] = n->location();
+        if (parent && !name.empty()) out.emplace_back(std::move(parent), std::move(name));
+    }
+    return out;
+}
+
 struct stat OverlayFs::present(Node* n, struct stat st) {
     st.st_ino = n->st_ino;
     if (S_ISDIR(st.st_mode) && (cfg_.static_nlink || n->merged)) st.st_nlink = 1;

@@ -1,6 +1,7 @@
 #pragma once
 #include <unistd.h>
 
+#include <atomic>
 #include <utility>
 
 namespace layerfs {
@@ -9,7 +10,9 @@ namespace layerfs {
 class Fd {
   public:
     Fd() = default;
-    explicit Fd(int fd) : fd_(fd) {}
+    explicit Fd(int fd) : fd_(fd) {
+        if (fd_ >= 0) live_.fetch_add(1, std::memory_order_relaxed);
+    }
     Fd(const Fd&) = delete;
     Fd& operator=(const Fd&) = delete;
     Fd(Fd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
@@ -22,14 +25,25 @@ class Fd {
     int get() const { return fd_; }
     bool valid() const { return fd_ >= 0; }
     explicit operator bool() const { return fd_ >= 0; }
-    int release() { return std::exchange(fd_, -1); }
+    int release() {
+        if (fd_ >= 0) live_.fetch_sub(1, std::memory_order_relaxed);
+        return std::exchange(fd_, -1);
+    }
     void reset(int fd = -1) {
-        if (fd_ >= 0) ::close(fd_);
+        if (fd_ >= 0) {
+            ::close(fd_);
+            live_.fetch_sub(1, std::memory_order_relaxed);
+        }
+        if (fd >= 0) live_.fetch_add(1, std::memory_order_relaxed);
         fd_ = fd;
     }
+    // How many fds Fd objects own in this process: the daemon watches it to
+    // stay within its fd limit.
+    static long live() { return live_.load(std::memory_order_relaxed); }
 
   private:
     int fd_ = -1;
+    static inline std::atomic<long> live_{0};
 };
 
 }  // namespace layerfs

@@ -1,4 +1,4 @@
-// The split of the benchmark's tree into layers: bench/dataset.cpp's plan_layers.
+// The split of the benchmark's tree into layers: bench/layer_plan.cpp's plan_layers.
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <map>
@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "bench/dataset.hpp"
+#include "bench/layer_plan.hpp"
 
 using layerfs::bench::EntryKind;
 using layerfs::bench::kLayers;
