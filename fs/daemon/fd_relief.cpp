@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "fs/overlay/overlay_fs.hpp"
@@ -13,9 +14,11 @@ namespace layerfs {
 FdRelief::FdRelief(fuse_session* se, OverlayFs& fs) : se_(se), fs_(fs) {
     rlimit rl{};
     ::getrlimit(RLIMIT_NOFILE, &rl);
-    // Half the limit leaves room for open files (which cannot be dropped) and
-    // for what arrives between two looks.
-    high_ = rl.rlim_cur == RLIM_INFINITY ? 1L << 30 : long(rl.rlim_cur / 2);
+    // An eighth of the limit (256 at least) is room enough for what arrives
+    // between two looks; relief drops cached entries that a warm cache would
+    // have answered, so it starts only that close to the limit.
+    long limit = rl.rlim_cur == RLIM_INFINITY ? 1L << 30 : long(rl.rlim_cur);
+    high_ = std::max(limit / 2, limit - std::max(limit / 8, 256L));
     thread_ = std::thread([this] { run(); });
     // A look after every few new nodes, not only every so often: a fast client
     // (an untar) makes thousands of nodes a second.

@@ -17,10 +17,13 @@ class Fd {
     Fd& operator=(const Fd&) = delete;
     Fd(Fd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
     Fd& operator=(Fd&& o) noexcept {
-        if (this != &o) reset(std::exchange(o.fd_, -1));
+        if (this != &o) {
+            close_owned();
+            fd_ = std::exchange(o.fd_, -1);
+        }
         return *this;
     }
-    ~Fd() { reset(); }
+    ~Fd() { close_owned(); }
 
     int get() const { return fd_; }
     bool valid() const { return fd_ >= 0; }
@@ -30,10 +33,7 @@ class Fd {
         return std::exchange(fd_, -1);
     }
     void reset(int fd = -1) {
-        if (fd_ >= 0) {
-            ::close(fd_);
-            live_.fetch_sub(1, std::memory_order_relaxed);
-        }
+        close_owned();
         if (fd >= 0) live_.fetch_add(1, std::memory_order_relaxed);
         fd_ = fd;
     }
@@ -42,6 +42,13 @@ class Fd {
     static long live() { return live_.load(std::memory_order_relaxed); }
 
   private:
+    void close_owned() {
+        if (fd_ < 0) return;
+        ::close(fd_);
+        live_.fetch_sub(1, std::memory_order_relaxed);
+        fd_ = -1;
+    }
+
     int fd_ = -1;
     static inline std::atomic<long> live_{0};
 };
