@@ -12,6 +12,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include "bench/files.hpp"
+
 namespace layerfs::bench {
 namespace {
 
@@ -31,7 +33,7 @@ std::optional<std::string> options_of(const std::string& path) {
 
 void fresh_dir(const std::string& path) {
     run_checked({"rm", "-rf", "--one-file-system", path});
-    run_checked({"mkdir", "-p", path});
+    make_dirs(path);
 }
 
 std::string lowerdir(const DataSet& d) {
@@ -71,7 +73,7 @@ Mounted::Mounted(Backend b, const BackendConfig& cfg, const DataSet& data, const
         }
         path_ = dir + "/tree";
         run_checked({"rm", "-rf", "--one-file-system", path_});
-        run_checked({"mkdir", "-p", dir});
+        make_dirs(dir);
         // Hard links: fast, and unlink/create/rename in the copy leave the data alone.
         run_checked({"cp", "-al", data.merged, path_});
         for (const auto& p : w.changed_in_place) {
@@ -85,7 +87,7 @@ Mounted::Mounted(Backend b, const BackendConfig& cfg, const DataSet& data, const
     if (is_mount_point(path_)) umount2(path_.c_str(), MNT_DETACH);
     fresh_dir(upper);
     fresh_dir(work);
-    run_checked({"mkdir", "-p", path_});
+    make_dirs(path_);
     std::string opts = "lowerdir=" + lowerdir(data) + ",upperdir=" + upper + ",workdir=" + work;
     if (b == Backend::Overlay) {
         if (mount("overlay", path_.c_str(), "overlay", 0, opts.c_str()) != 0)

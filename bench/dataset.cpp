@@ -33,6 +33,7 @@
 #include "bench/process.hpp"
 #include "bench/rel_path.hpp"
 #include "bench/synthetic.hpp"
+#include "fs/sys/fd.hpp"
 
 namespace layerfs::bench {
 
@@ -62,18 +63,6 @@ std::string read_text(const std::string& path) {
     std::stringstream ss;
     ss << in.rdbuf();
     return ss.str();
-}
-
-void write_text_atomically(const std::string& path, const std::string& text) {
-    const std::string tmp = path + ".tmp";
-    ::unlink(tmp.c_str());
-    write_file(tmp, text, 0644, time(nullptr));
-    const int fd = ::open(tmp.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd >= 0) {
-        ::fsync(fd);
-        ::close(fd);
-    }
-    if (::rename(tmp.c_str(), path.c_str()) != 0) fail_errno("rename " + tmp);
 }
 
 struct Step {
@@ -418,12 +407,9 @@ DataSet prepare_data(const DataSpec& spec, const std::string& root_arg,
         throw std::runtime_error("prepare_data: every count in the data spec must be at least 1");
     make_dirs(root);
     // One builder at a time per data directory; the lock goes with the fd.
-    struct Lock {
-        int fd;
-        ~Lock() { ::close(fd); }
-    } lock{::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
-    if (lock.fd < 0) fail_errno("open " + root);
-    if (::flock(lock.fd, LOCK_EX) != 0) fail_errno("flock " + root);
+    Fd lock(::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!lock) fail_errno("open " + root);
+    if (::flock(lock.get(), LOCK_EX) != 0) fail_errno("flock " + root);
 
     const Source source = resolve_source(spec, repo_dir, root);
     const nlohmann::json sj = spec_json(spec);

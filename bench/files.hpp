@@ -11,8 +11,12 @@ namespace layerfs::bench {
 
 [[noreturn]] void fail_errno(const std::string& what);
 
-// Writes all of [p, p + n) to `fd`, retrying on EINTR; `path` is for the message.
+// Writes all of [p, p + n) to `fd`; `path` is for the message.
 void write_all(int fd, const char* p, size_t n, const std::string& path);
+
+// Replaces `path` with `text` whole: written beside it, synced and renamed in,
+// so a failed run never leaves half a file.
+void write_text_atomically(const std::string& path, const std::string& text);
 
 // Writes a new file with exactly these owner, mode and mtime.
 void write_file(const std::string& path, const std::string& data, mode_t mode, int64_t mtime,

@@ -1,5 +1,8 @@
 #include "bench/snapshot.hpp"
 
+#include <unistd.h>
+
+#include "bench/files.hpp"
 #include "bench/process.hpp"
 
 namespace layerfs::bench {
@@ -28,11 +31,11 @@ std::vector<SnapshotOp> prepare_snapshot(const DataSet& data, const std::string&
     const std::string store = dir + "/store";
     const std::string lf = shell_quote(layerfs_bin) + " --root " + shell_quote(store);
     run_checked({"rm", "-rf", "--one-file-system", dir});
-    run_checked({"mkdir", "-p", dir});
+    make_dirs(dir);
     run_shell("tar -C " + shell_quote(data.merged) + " --exclude=./big -cf " +
               shell_quote(dir + "/image.tar") + " .");
     run_shell(lf + " import " + shell_quote(dir + "/image.tar") + " bench:large >/dev/null");
-    run_checked({"rm", "-f", dir + "/image.tar"});
+    ::unlink((dir + "/image.tar").c_str());
 
     // Four new files, four changed, two deleted: what a RUN line of a Dockerfile does.
     std::string small =

@@ -21,6 +21,7 @@
 #include "bench/process.hpp"
 #include "bench/rel_path.hpp"
 #include "bench/rng.hpp"
+#include "fs/sys/fd.hpp"
 
 namespace layerfs::bench {
 
@@ -420,25 +421,20 @@ void write_synthetic_rootfs(const std::string& dir, int files) {
 // --- the other trees --------------------------------------------------------
 
 void write_big(const std::string& path, uint64_t bytes) {
-    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (fd < 0) fail_errno("create " + path);
+    Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+    if (!fd) fail_errno("create " + path);
     Rng r(kSeed ^ 0xb16);
     std::vector<uint64_t> chunk((1u << 20) / 8);
-    try {
-        for (uint64_t done = 0; done < bytes;) {
-            for (auto& v : chunk)
-                v = r.next();
-            const size_t n = size_t(std::min<uint64_t>(bytes - done, chunk.size() * 8));
-            write_all(fd, reinterpret_cast<const char*>(chunk.data()), n, path);
-            done += n;
-        }
-        const struct timespec ts[2] = {{kFixedTime, 0}, {kFixedTime, 0}};
-        if (futimens(fd, ts) != 0) fail_errno("futimens " + path);
-    } catch (...) {
-        ::close(fd);
-        throw;
+    for (uint64_t done = 0; done < bytes;) {
+        for (auto& v : chunk)
+            v = r.next();
+        const size_t n = size_t(std::min<uint64_t>(bytes - done, chunk.size() * 8));
+        write_all(fd.get(), reinterpret_cast<const char*>(chunk.data()), n, path);
+        done += n;
     }
-    if (::close(fd) != 0) fail_errno("close " + path);
+    const struct timespec ts[2] = {{kFixedTime, 0}, {kFixedTime, 0}};
+    if (futimens(fd.get(), ts) != 0) fail_errno("futimens " + path);
+    if (::close(fd.release()) != 0) fail_errno("close " + path);
 }
 
 void write_many(const std::string& dir, int files) {
