@@ -17,8 +17,12 @@ namespace {
 
 double g_timeout = 86400.0;
 
+Daemon& daemon(fuse_req_t req) {
+    return *static_cast<Daemon*>(fuse_req_userdata(req));
+}
+
 OverlayFs& ofs(fuse_req_t req) {
-    return *static_cast<OverlayFs*>(fuse_req_userdata(req));
+    return daemon(req).fs;
 }
 
 Node* node_of(fuse_req_t req, fuse_ino_t ino) {
@@ -79,6 +83,7 @@ struct FileHandle {
     std::mutex m;
     Fd lower_fd;  // kept open until release: a concurrent read may still use it
     Fd upper_fd;
+    bool passthrough = false;  // counted in Daemon::passthrough until released
 
     int current() {
         if (on_lower.load(std::memory_order_acquire) && node->has_upper()) {
@@ -95,15 +100,11 @@ struct FileHandle {
     }
 };
 
-FileHandle* new_handle(Node* n, Fd fd, int flags) {
-    bool lower = !n->has_upper();
-    auto* h = new FileHandle{{fd.get()}, n, flags, {lower}, {}, {}, {}};
-    (lower ? h->lower_fd : h->upper_fd) = std::move(fd);
-    return h;
+FileHandle* handle(uint64_t fh) {
+    return reinterpret_cast<FileHandle*>(fh);
 }
-
 FileHandle* handle(fuse_file_info* fi) {
-    return reinterpret_cast<FileHandle*>(fi->fh);
+    return handle(fi->fh);
 }
 int fd_of(fuse_file_info* fi) {
     return handle(fi)->current();
@@ -230,29 +231,41 @@ void op_rename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t n
 
 void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     guarded(req, [&] {
+        Daemon& d = daemon(req);
         Node* n = node_of(req, ino);
-        auto r = ofs(req).open_file(n, fi->flags);
+        auto r = d.fs.open_file(n, fi->flags);
         if (!r) return (void)fuse_reply_err(req, r.err());
+        auto h = open_handle(d, n, std::move(r->fd), fi->flags, r->upper);
+        if (!h) {
+            // Files still open on the lower file pin this inode to it: the name
+            // gets a new inode, and ESTALE has the kernel look it up and retry.
+            d.fs.retire(n);
+            return (void)fuse_reply_err(req, ESTALE);
+        }
         // Lower files never change, so their pages stay valid across opens.
-        fi->keep_cache = !n->has_upper();
-        auto* h = new_handle(n, std::move(*r), fi->flags & ~(O_CREAT | O_EXCL | O_TRUNC));
-        fi->fh = reinterpret_cast<uint64_t>(h);
-        if (fuse_reply_open(req, fi) == -ENOENT) delete h;
+        fi->keep_cache = h->backing_id < 0 && !r->upper;
+        fi->fh = h->fh;
+        if (reply_open(req, fi, h->backing_id) == -ENOENT) drop_handle(d, h->fh);
     });
 }
 
 void op_create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
                fuse_file_info* fi) {
     guarded(req, [&] {
-        auto r = ofs(req).create(node_of(req, parent), name, mode, fi->flags, caller(req));
+        Daemon& d = daemon(req);
+        auto r = d.fs.create(node_of(req, parent), name, mode, fi->flags, caller(req));
         if (!r) return (void)fuse_reply_err(req, r.err());
+        Node* n = r->first.node;
+        auto h = open_handle(d, n, std::move(r->second), fi->flags, true);
+        if (!h) {
+            d.fs.forget(n, 1);
+            return (void)fuse_reply_err(req, h.err());
+        }
         auto p = entry_param(req, r->first);
-        auto* h = new_handle(r->first.node, std::move(r->second),
-                             fi->flags & ~(O_CREAT | O_EXCL | O_TRUNC));
-        fi->fh = reinterpret_cast<uint64_t>(h);
-        if (fuse_reply_create(req, &p, fi) == -ENOENT) {
-            delete h;
-            ofs(req).forget(r->first.node, 1);
+        fi->fh = h->fh;
+        if (reply_create(req, &p, fi, h->backing_id) == -ENOENT) {
+            drop_handle(d, h->fh);
+            d.fs.forget(n, 1);
         }
     });
 }
@@ -285,7 +298,7 @@ void op_flush(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
 }
 
 void op_release(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
-    delete handle(fi);
+    drop_handle(daemon(req), fi->fh);
     fuse_reply_err(req, 0);
 }
 
@@ -522,8 +535,19 @@ double cache_timeout() {
     return g_timeout;
 }
 
-uint64_t make_file_handle(Node* n, int fd, int flags) {
-    return reinterpret_cast<uint64_t>(new_handle(n, Fd(fd), flags));
+Result<OpenReply> open_handle(Daemon& d, Node* n, Fd fd, int flags, bool upper) {
+    const bool counted = d.passthrough.active();
+    int id = counted ? LFS_TRY(d.passthrough.acquire(n, fd.get(), upper)) : -1;
+    auto* h = new FileHandle{
+        {fd.get()}, n, flags & ~(O_CREAT | O_EXCL | O_TRUNC), {!upper}, {}, {}, {}, counted};
+    (upper ? h->upper_fd : h->lower_fd) = std::move(fd);
+    return OpenReply{reinterpret_cast<uint64_t>(h), id};
+}
+
+void drop_handle(Daemon& d, uint64_t fh) {
+    FileHandle* h = handle(fh);
+    if (h->passthrough) d.passthrough.release(h->node);
+    delete h;
 }
 
 }  // namespace layerfs

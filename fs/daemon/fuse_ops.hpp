@@ -2,23 +2,53 @@
 #define FUSE_USE_VERSION 314
 #include <fuse_lowlevel.h>
 
+#include <atomic>
+#include <cstdint>
+
+#include "fs/daemon/passthrough.hpp"
+#include "fs/sys/fd.hpp"
+
 namespace layerfs {
 
 struct Node;
+class OverlayFs;
+
+// The session's userdata, shared by the handlers and the request io.
+struct Daemon {
+    OverlayFs& fs;
+    Passthrough passthrough;
+    std::atomic<uint64_t> init_unique{0};  // the INIT request, until it is answered
+    bool kernel_offers_passthrough = false;
+};
 
 // The request table: each handler translates one FUSE request into an
-// OverlayFs call and ends with exactly one reply. Userdata is the OverlayFs.
+// OverlayFs call and ends with exactly one reply. Userdata is the Daemon.
 const fuse_lowlevel_ops& fuse_operations();
 
 // Entry and attribute timeout in seconds, set once before the loop starts.
 void set_cache_timeout(double seconds);
 double cache_timeout();
 
-// The fh of an open file, as the handlers here expect it.
-uint64_t make_file_handle(Node* n, int fd, int flags);
+// The fh of an open file, as the handlers here expect it, with its backing id
+// (-1: served through the daemon). EBUSY: the kernel holds n open on its lower
+// file and cannot pass this open of the upper copy through (see Passthrough).
+struct OpenReply {
+    uint64_t fh;
+    int backing_id;
+};
+Result<OpenReply> open_handle(Daemon& d, Node* n, Fd fd, int flags, bool upper);
+// Undoes open_handle when the kernel did not take the reply.
+void drop_handle(Daemon& d, uint64_t fh);
 
-// libfuse 3.14 does not know FUSE_TMPFILE (O_TMPFILE), which the kernel sends:
-// this io answers it and hands every other request to libfuse unchanged.
+// libfuse 3.14 cannot ask for passthrough: these replies are amended by the io
+// below on their way to the kernel (backing_id -1: a plain reply).
+int reply_open(fuse_req_t req, const fuse_file_info* fi, int backing_id);
+int reply_create(fuse_req_t req, const fuse_entry_param* e, const fuse_file_info* fi,
+                 int backing_id);
+
+// libfuse 3.14 does not know FUSE_TMPFILE (O_TMPFILE), which the kernel sends,
+// nor passthrough: this io answers the one and amends the INIT and open
+// replies for the other, and hands everything else through unchanged.
 extern const fuse_custom_io kRawIo;
 
 }  // namespace layerfs

@@ -1,4 +1,5 @@
-// Requests libfuse 3.14 cannot dispatch, answered straight on /dev/fuse.
+// What libfuse 3.14 cannot do, done on /dev/fuse: FUSE_TMPFILE answered, and
+// the INIT and open replies amended for passthrough.
 #include <fcntl.h>
 #include <linux/fuse.h>
 #include <sys/uio.h>
@@ -7,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "fs/daemon/fuse_kernel_ext.hpp"
 #include "fs/daemon/fuse_ops.hpp"
 #include "fs/overlay/overlay_fs.hpp"
 
@@ -47,50 +49,128 @@ void fill_attr(fuse_attr& a, const struct stat& st) {
     a.blksize = uint32_t(st.st_blksize);
 }
 
-void answer_tmpfile(int fd, OverlayFs& fs, const fuse_in_header& in, const fuse_create_in& arg) {
+// The backing id the open reply being sent on this thread asks for, or -1.
+thread_local int t_backing_id = -1;
+
+void set_passthrough(fuse_ext::OpenOut& open, int backing_id) {
+    open.open_flags |= fuse_ext::kOpenPassthrough;
+    open.open_flags &= ~uint32_t(FOPEN_KEEP_CACHE | FOPEN_DIRECT_IO);
+    open.backing_id = backing_id;
+}
+
+void answer_tmpfile(int fd, Daemon& d, const fuse_in_header& in, const fuse_create_in& arg) {
+    OverlayFs& fs = d.fs;
     Node* parent = in.nodeid == FUSE_ROOT_ID ? fs.root() : reinterpret_cast<Node*>(in.nodeid);
     Caller c{in.uid, in.gid, arg.umask, {}};
     auto r = fs.tmpfile(parent, arg.mode, int(arg.flags), c);
     if (!r) return reply(fd, in.unique, r.err());
+    Node* n = r->first.node;
+    auto h = open_handle(d, n, std::move(r->second), int(arg.flags), true);
+    if (!h) {
+        fs.forget(n, 1);
+        return reply(fd, in.unique, h.err());
+    }
     struct {
         fuse_entry_out entry;
-        fuse_open_out open;
+        fuse_ext::OpenOut open;
     } body{};
     const double t = cache_timeout();
-    body.entry.nodeid = reinterpret_cast<uint64_t>(r->first.node);
+    body.entry.nodeid = reinterpret_cast<uint64_t>(n);
     body.entry.entry_valid = body.entry.attr_valid = uint64_t(t);
     body.entry.entry_valid_nsec = body.entry.attr_valid_nsec =
         uint32_t((t - double(uint64_t(t))) * 1e9);
     fill_attr(body.entry.attr, r->first.attr);
-    body.open.fh = make_file_handle(r->first.node, r->second.release(), int(arg.flags));
+    body.open.fh = h->fh;
+    if (h->backing_id >= 0) set_passthrough(body.open, h->backing_id);
     reply(fd, in.unique, 0, &body, sizeof body);
+}
+
+// Asks for passthrough in the INIT reply when the kernel offered it: the kernel
+// then accepts backing files for opens (max_stack_depth 1: they live on plain
+// file systems, and another overlay may still stack on this mount).
+void amend_init(iovec* iov, int count) {
+    if (count < 2 || iov[1].iov_len < sizeof(fuse_ext::InitOut)) return;
+    fuse_ext::InitOut out;
+    std::memcpy(&out, iov[1].iov_base, sizeof out);
+    if (out.flags & FUSE_WRITEBACK_CACHE) return;  // the kernel would refuse both
+    out.flags |= FUSE_INIT_EXT;
+    out.flags2 |= uint32_t(fuse_ext::kInitPassthrough >> 32);
+    out.max_stack_depth = 1;
+    std::memcpy(iov[1].iov_base, &out, sizeof out);
+}
+
+void amend_open(iovec* iov, int count) {
+    // OPEN replies fuse_open_out, CREATE fuse_entry_out and then fuse_open_out.
+    if (count < 2 || iov[1].iov_len < sizeof(fuse_ext::OpenOut)) return;
+    auto* at = static_cast<char*>(iov[1].iov_base) + iov[1].iov_len - sizeof(fuse_ext::OpenOut);
+    fuse_ext::OpenOut open;
+    std::memcpy(&open, at, sizeof open);
+    set_passthrough(open, t_backing_id);
+    std::memcpy(at, &open, sizeof open);
 }
 
 // Both calls keep read(2)'s contract, -1 and errno, which libfuse reads to tell an
 // interrupted request (ENOENT) and an unmount (ENODEV) from a real failure.
 ssize_t raw_read(int fd, void* buf, size_t len, void* userdata) {
+    Daemon& d = *static_cast<Daemon*>(userdata);
     for (;;) {
         ssize_t n = ::read(fd, buf, len);
         if (n < ssize_t(sizeof(fuse_in_header) + sizeof(fuse_create_in))) return n;
         fuse_in_header in;
         std::memcpy(&in, buf, sizeof in);
+        if (in.opcode == FUSE_INIT && size_t(n) >= sizeof in + sizeof(fuse_init_in)) {
+            fuse_init_in init;
+            std::memcpy(&init, static_cast<char*>(buf) + sizeof in, sizeof init);
+            d.kernel_offers_passthrough =
+                (init.flags & FUSE_INIT_EXT) &&
+                (init.flags2 & uint32_t(fuse_ext::kInitPassthrough >> 32));
+            d.init_unique.store(in.unique);
+        }
         if (in.opcode != FUSE_TMPFILE) return n;
         fuse_create_in arg;
         std::memcpy(&arg, static_cast<char*>(buf) + sizeof in, sizeof arg);
         try {
-            answer_tmpfile(fd, *static_cast<OverlayFs*>(userdata), in, arg);
+            answer_tmpfile(fd, d, in, arg);
         } catch (...) {
             reply(fd, in.unique, ENOMEM);
         }
     }
 }
 
-ssize_t raw_writev(int fd, iovec* iov, int count, void*) {
-    return ::writev(fd, iov, count);
+ssize_t raw_writev(int fd, iovec* iov, int count, void* userdata) {
+    Daemon& d = *static_cast<Daemon*>(userdata);
+    fuse_out_header out;
+    std::memcpy(&out, iov[0].iov_base, sizeof out);
+    const bool init = out.unique != 0 && out.unique == d.init_unique.load() && out.error == 0 &&
+                      d.kernel_offers_passthrough && d.passthrough.wanted();
+    if (init) amend_init(iov, count);
+    if (t_backing_id >= 0 && out.error == 0) amend_open(iov, count);
+    ssize_t n = ::writev(fd, iov, count);
+    if (init) {
+        d.init_unique.store(0);
+        if (n >= 0) d.passthrough.probe(fd);
+    }
+    return n;
 }
+
+struct BackingScope {
+    explicit BackingScope(int id) { t_backing_id = id; }
+    ~BackingScope() { t_backing_id = -1; }
+};
 
 }  // namespace
 
 const fuse_custom_io kRawIo = {raw_writev, raw_read, nullptr, nullptr};
+
+int reply_open(fuse_req_t req, const fuse_file_info* fi, int backing_id) {
+    BackingScope scope(backing_id);
+    return fuse_reply_open(req, fi);
+}
+
+int reply_create(fuse_req_t req, const fuse_entry_param* e, const fuse_file_info* fi,
+                 int backing_id) {
+    BackingScope scope(backing_id);
+    return fuse_reply_create(req, e, fi);
+}
 
 }  // namespace layerfs

@@ -77,8 +77,9 @@ int run_mount(const MountConfig& cfg, int ready_fd) {
         argv.push_back(a.data());
     fuse_args args = FUSE_ARGS_INIT(int(argv.size()), argv.data());
 
+    Daemon daemon{*fs, Passthrough(cfg.passthrough)};
     std::unique_ptr<fuse_session, SessionDeleter> se(
-        fuse_session_new(&args, &fuse_operations(), sizeof(fuse_lowlevel_ops), fs.get()));
+        fuse_session_new(&args, &fuse_operations(), sizeof(fuse_lowlevel_ops), &daemon));
     fuse_opt_free_args(&args);  // libfuse copied what it kept
     if (!se) {
         spdlog::error("cannot start a FUSE session with options '{}'", opts);

@@ -165,6 +165,7 @@ std::string apply_option(MountConfig& cfg, std::string_view item) {
         return {};
     }
     if (name == "threaded") return boolean(cfg.threaded, false);
+    if (name == "passthrough") return boolean(cfg.passthrough, false);
     if (name == "redirect_dir") {
         if (auto e = need_value(); !e.empty()) return e;
         if (value != "on" && value != "off" && value != "follow" && value != "nofollow")

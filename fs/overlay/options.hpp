@@ -33,6 +33,7 @@ struct MountConfig {
     bool noxattrs = false;
     double timeout = 86400.0;  // seconds the kernel may cache entries and attributes
     bool threaded = true;
+    bool passthrough = true;            // when the kernel and our rights allow it
     std::string redirect_dir, context;  // accepted for compatibility
 };
 

@@ -45,6 +45,11 @@ struct Entry {
     struct stat attr;
 };
 
+struct OpenedFile {
+    Fd fd;
+    bool upper;  // fd is the upper copy, not the lower file
+};
+
 struct DirListing {
     std::vector<MergedEntry> entries;  // "." and ".." first
 };
@@ -86,7 +91,10 @@ class OverlayFs {
     Status rename(Node* p1, const char* n1, Node* p2, const char* n2, unsigned flags);
 
     // An fd for I/O; write access copies the file up first.
-    Result<Fd> open_file(Node* n, int flags);
+    Result<OpenedFile> open_file(Node* n, int flags);
+    // The kernel keeps n for what it has open, while later lookups of n's
+    // names get a new node (for opens the kernel cannot move to n's upper copy).
+    void retire(Node* n) { table_.drop_keys(n); }
     Result<DirListing> opendir(Node* n);
     Status fsync(int fd, bool datasync);
 

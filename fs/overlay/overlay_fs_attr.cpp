@@ -65,20 +65,24 @@ Result<struct stat> OverlayFs::setattr(Node* n, const SetAttr& a, int fh, const 
     return getattr(n);
 }
 
-Result<Fd> OverlayFs::open_file(Node* n, int flags) {
+Result<OpenedFile> OverlayFs::open_file(Node* n, int flags) {
     const bool write = (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC);
     if (write) {
         if (read_only()) return err(EROFS, "open");
         LFS_CHECK(copy_up(n, !((flags & O_TRUNC) && can_write_copy(n))));
     }
-    int fd = n->top_fd();
+    // Read once: a concurrent copy-up must not make fd and `upper` disagree.
+    const int u = n->upper.load(std::memory_order_acquire);
+    const bool upper = u >= 0;
+    const int fd = upper ? u : n->lower.get();
     if (fd < 0) return err(ESTALE, "open");
     flags &= ~(O_CREAT | O_EXCL | O_NOCTTY);
     if (cfg_.noatime && !write) {
         auto r = sys::reopen(fd, flags | O_NOATIME);
-        if (r || r.err() != EPERM) return r;
+        if (r) return OpenedFile{std::move(*r), upper};
+        if (r.err() != EPERM) return r.error();
     }
-    return sys::reopen(fd, flags);
+    return OpenedFile{LFS_TRY(sys::reopen(fd, flags)), upper};
 }
 
 // Skipping the data of a copy that is about to be truncated is safe only if the

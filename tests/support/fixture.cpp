@@ -57,6 +57,15 @@ RunResult run(const std::vector<std::string>& argv) {
     return r;
 }
 
+std::string layerfs_test_options() {
+    const char* env = std::getenv("LAYERFS_TEST_MOUNT_OPTIONS");
+    return env ? env : "";
+}
+
+bool passthrough_expected() {
+    return ::geteuid() == 0 && layerfs_test_options().find("passthrough=0") == std::string::npos;
+}
+
 std::string layerfs_bin() {
     const char* env = std::getenv("LAYERFS_BIN");
     return env && *env ? env : LAYERFS_BIN;
@@ -171,6 +180,8 @@ Mount::Mount(Backend b, std::vector<std::string> lowers, std::string upper, std:
         opts += (i ? ":" : "") + lowers[i];
     if (!upper.empty()) opts += ",upperdir=" + upper + ",workdir=" + work;
     if (!extra_opts.empty()) opts += "," + extra_opts;
+    if (b == Backend::Layerfs && !layerfs_test_options().empty())
+        opts += "," + layerfs_test_options();
     switch (b) {
         case Backend::Layerfs:
             result_ = run({layerfs_bin(), "mount", "-o", opts, mnt_});

@@ -17,6 +17,13 @@ RunResult run(const std::vector<std::string>& argv);
 // The layerfs binary under test: $LAYERFS_BIN, else the one this build made.
 std::string layerfs_bin();
 
+// Options every layerfs Mount adds: $LAYERFS_TEST_MOUNT_OPTIONS, which is how
+// ctest runs the mount tests a second time with passthrough=0.
+std::string layerfs_test_options();
+// Whether this run's layerfs mounts pass open files through to their backing
+// files: as root (CAP_SYS_ADMIN) on Linux 6.9+, unless the options say not to.
+bool passthrough_expected();
+
 class TempDir {
   public:
     TempDir();

@@ -280,15 +280,19 @@ TEST_CASE("apply_option: timeout", "[options]") {
     CHECK(cfg.timeout == 0.0);
 }
 
-TEST_CASE("apply_option: threaded", "[options]") {
-    MountConfig cfg;
-    CHECK(cfg.threaded);
-    REQUIRE(try_option(cfg, "threaded=0").empty());
-    CHECK_FALSE(cfg.threaded);
-    REQUIRE(try_option(cfg, "threaded=1").empty());
-    CHECK(cfg.threaded);
-    CHECK(contains(try_option(cfg, "threaded=true"), "'threaded'"));
-    CHECK(contains(try_option(cfg, "threaded"), "needs a value"));
+TEST_CASE("apply_option: threaded and passthrough", "[options]") {
+    for (const char* name : {"threaded", "passthrough"}) {
+        MountConfig cfg;
+        bool& value = std::string(name) == "threaded" ? cfg.threaded : cfg.passthrough;
+        const std::string n = name;
+        CHECK(value);
+        REQUIRE(try_option(cfg, n + "=0").empty());
+        CHECK_FALSE(value);
+        REQUIRE(try_option(cfg, n + "=1").empty());
+        CHECK(value);
+        CHECK(contains(try_option(cfg, n + "=true"), "'" + n + "'"));
+        CHECK(contains(try_option(cfg, n), "needs a value"));
+    }
 }
 
 TEST_CASE("apply_option: redirect_dir and context are accepted", "[options]") {
