@@ -11,6 +11,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "fs/overlay/lower_index.hpp"
 #include "fs/sys/fd.hpp"
 
 namespace layerfs {
@@ -32,6 +33,8 @@ struct Node : std::enable_shared_from_this<Node> {
 
     // Guarded by OverlayFs's namespace lock.
     std::vector<LayerFd> lower_dirs;  // directories: the lower dirs that merge, top first
+    // What lower_dirs show, once the directory was listed; changes with them.
+    std::atomic<std::shared_ptr<const LowerIndex>> lower_index;
     std::atomic<bool> unlinked{false};
     std::atomic<bool> merged{false};  // a directory shown from more than one layer
 
@@ -53,6 +56,12 @@ struct Node : std::enable_shared_from_this<Node> {
         return lower.get();
     }
     bool has_upper() const { return upper.load(std::memory_order_acquire) >= 0; }
+    // The directory no longer merges with lower layers (it moved, or was replaced).
+    void drop_lower_dirs() {
+        lower_dirs.clear();
+        lower_index.store(nullptr);
+        merged = false;
+    }
     void set_upper(Fd fd) {
         upper.store(fd.get(), std::memory_order_release);
         upper_owner = std::move(fd);

@@ -114,6 +114,8 @@ class OverlayFs {
     OverlayFs() = default;
 
     Result<Child> resolve(Node* parent, const std::string& name);
+    Result<std::optional<Child>> resolve_indexed(Node* parent, const std::string& name,
+                                                 const LowerIndex& index);
     Result<Entry> enter(Node* parent, const std::string& name, Child&& c);
     struct stat present(Node* n, struct stat st);
     Result<int> upper_dir_of(Node* dir);  // copies dir up when needed

@@ -30,6 +30,10 @@ Result<OverlayFs::Child> OverlayFs::resolve(Node* parent, const std::string& nam
     if (name.size() > NAME_MAX) return err(ENAMETOOLONG, "lookup");
     Child c;
     if (whiteout::is_reserved_name(name)) return c;  // overlay metadata is never visible
+    if (auto index = parent->lower_index.load()) {
+        auto fast = LFS_TRY(resolve_indexed(parent, name, *index));
+        if (fast) return std::move(*fast);
+    }
     auto layers = layers_of(parent);
     std::vector<Found> found(layers.size());
     Resolver r;
@@ -91,6 +95,65 @@ Result<OverlayFs::Child> OverlayFs::resolve(Node* parent, const std::string& nam
         c.lower_exists = true;
     }
     return c;
+}
+
+// resolve() in a directory whose lower names are indexed: the upper layer is
+// probed as ever, the lowers only where the index says the name is. A directory
+// that would merge with lower ones (the layers below it and their opaque markers
+// decide) is left to the full search: nullopt.
+Result<std::optional<OverlayFs::Child>> OverlayFs::resolve_indexed(Node* parent,
+                                                                   const std::string& name,
+                                                                   const LowerIndex& index) {
+    using Fast = std::optional<Child>;
+    Child c;
+    const LowerEntry* low = index.find(name);
+    auto lower_fd = [&]() {
+        for (auto& l : parent->lower_dirs)
+            if (l.layer == low->layer) return l.fd.get();
+        return -1;
+    };
+    if (int up = parent->upper.load(std::memory_order_acquire); up >= 0) {
+        Found f = LFS_TRY(probe_name(up, name, true));
+        switch (f.probe) {
+            case Probe::Absent:
+                break;
+            case Probe::Whiteout:
+                c.upper_whiteout = true;
+                c.upper_whiteout_dev = f.st.st_mode != 0;
+                return Fast(std::move(c));
+            case Probe::Dir:
+                return Fast{};
+            case Probe::NonDir:
+            case Probe::OpaqueDir:
+                c.exists = true;
+                c.top = 0;
+                c.st = f.st;
+                c.fd = std::move(f.fd);
+                if (low) {
+                    // Its inode number comes from the lower entry it covers.
+                    c.lower_exists = true;
+                    struct stat st;
+                    int fd = lower_fd();
+                    if (fd < 0) return Fast{};
+                    if (::fstatat(fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+                        (st.st_mode & S_IFMT) == (c.st.st_mode & S_IFMT))
+                        c.origin = st;
+                }
+                return Fast(std::move(c));
+        }
+    }
+    if (!low) return Fast(std::move(c));
+    if (low->type == DT_DIR || low->type == DT_UNKNOWN) return Fast{};
+    int fd = lower_fd();
+    if (fd < 0) return Fast{};
+    Found f = LFS_TRY(probe_name(fd, name, false));
+    if (f.probe != Probe::NonDir) return Fast{};
+    c.exists = true;
+    c.top = low->layer;
+    c.st = f.st;
+    c.fd = std::move(f.fd);
+    c.lower_exists = true;
+    return Fast(std::move(c));
 }
 
 Result<Entry> OverlayFs::enter(Node* parent, const std::string& name, Child&& c) {
@@ -206,32 +269,62 @@ Result<std::string> OverlayFs::readlink(Node* n) {
     return sys::readlink_at(n->top_fd(), "");
 }
 
-static Result<std::vector<MergedEntry>> list_layers(
-    const std::vector<std::pair<int, int>>& layers) {
-    std::vector<std::vector<RawEntry>> raw;
-    raw.reserve(layers.size());
-    for (auto& [layer, fd] : layers) {
-        auto entries = LFS_TRY(sys::read_dir(fd));
-        std::vector<RawEntry> out;
-        out.reserve(entries.size());
-        for (auto& e : entries) {
-            RawEntry r{std::move(e.name), e.type, e.ino, false};
-            if (r.type == DT_CHR || r.type == DT_UNKNOWN) {
-                struct stat st;
-                if (::fstatat(fd, r.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
-                    r.whiteout_dev = whiteout::is_whiteout_device(st.st_mode, st.st_rdev);
-                    r.type = IFTODT(st.st_mode);
-                }
+namespace {
+
+Result<std::vector<RawEntry>> read_layer(int fd) {
+    auto entries = LFS_TRY(sys::read_dir(fd));
+    std::vector<RawEntry> out;
+    out.reserve(entries.size());
+    for (auto& e : entries) {
+        RawEntry r{std::move(e.name), e.type, e.ino, false};
+        if (r.type == DT_CHR || r.type == DT_UNKNOWN) {
+            struct stat st;
+            if (::fstatat(fd, r.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
+                r.whiteout_dev = whiteout::is_whiteout_device(st.st_mode, st.st_rdev);
+                r.type = IFTODT(st.st_mode);
             }
-            out.push_back(std::move(r));
         }
-        raw.push_back(std::move(out));
+        out.push_back(std::move(r));
     }
+    return out;
+}
+
+std::vector<MergedEntry> merge(std::vector<std::vector<RawEntry>> raw,
+                               const std::vector<std::pair<int, int>>& layers) {
     auto merged = merge_listings(std::move(raw));
     for (auto& m : merged)
         m.layer = layers[size_t(m.layer)].first;
     return merged;
 }
+
+struct Listing {
+    std::vector<MergedEntry> merged;
+    std::shared_ptr<const LowerIndex> lower_index;  // when asked for and there are lowers
+};
+
+Result<Listing> list_layers(const std::vector<std::pair<int, int>>& layers, bool index) {
+    std::vector<std::vector<RawEntry>> raw;
+    raw.reserve(layers.size());
+    for (auto& l : layers)
+        raw.push_back(LFS_TRY(read_layer(l.second)));
+    Listing out;
+    const bool upper = !layers.empty() && layers[0].first == 0;
+    if (index && layers.size() > (upper ? 1u : 0u)) {
+        if (upper) {
+            std::vector<std::pair<int, int>> lowers(layers.begin() + 1, layers.end());
+            std::vector<std::vector<RawEntry>> lower_raw(raw.begin() + 1, raw.end());
+            out.lower_index = std::make_shared<LowerIndex>(merge(std::move(lower_raw), lowers));
+        } else {
+            out.merged = merge(std::move(raw), layers);
+            out.lower_index = std::make_shared<LowerIndex>(out.merged);
+            return out;
+        }
+    }
+    out.merged = merge(std::move(raw), layers);
+    return out;
+}
+
+}  // namespace
 
 Result<DirListing> OverlayFs::opendir(Node* n) {
     if (!n->is_dir()) return err(ENOTDIR, "opendir");
@@ -239,7 +332,9 @@ Result<DirListing> OverlayFs::opendir(Node* n) {
     std::vector<MergedEntry> entries;
     {
         std::shared_lock lk(ns_);
-        entries = LFS_TRY(list_layers(layers_of(n)));
+        auto listing = LFS_TRY(list_layers(layers_of(n), !n->lower_index.load()));
+        entries = std::move(listing.merged);
+        if (listing.lower_index) n->lower_index.store(std::move(listing.lower_index));
     }
     auto [parent, name] = n->location();
     uint64_t pino = parent ? parent->st_ino : n->st_ino;
@@ -258,8 +353,8 @@ Result<bool> OverlayFs::dir_is_empty(const Child& c) {
     if (c.top == 0) layers.emplace_back(0, c.fd.get());
     for (auto& l : c.lower_dirs)
         layers.emplace_back(l.layer, l.fd.get());
-    auto entries = LFS_TRY(list_layers(layers));
-    return entries.empty();
+    auto listing = LFS_TRY(list_layers(layers, false));
+    return listing.merged.empty();
 }
 
 }  // namespace layerfs

@@ -269,8 +269,7 @@ void OverlayFs::settle_subtree(Node* dir) {
         if (!n->is_dir() || n->lower_dirs.empty()) continue;
         for (auto p = n->location().first; p; p = p->location().first) {
             if (p.get() != dir) continue;
-            n->lower_dirs.clear();
-            n->merged = false;
+            n->drop_lower_dirs();
             break;
         }
     }
@@ -388,8 +387,7 @@ Status OverlayFs::rename(Node* p1, const char* n1, Node* p2, const char* n2, uns
             if (!node) continue;
             node->move_to(p->shared_from_this(), n);
             if (!node->is_dir()) continue;
-            node->lower_dirs.clear();
-            node->merged = false;
+            node->drop_lower_dirs();
             settle_subtree(node.get());
         }
         return {};
@@ -429,8 +427,7 @@ Status OverlayFs::rename(Node* p1, const char* n1, Node* p2, const char* n2, uns
     if (s_node) {
         s_node->move_to(p2->shared_from_this(), n2);
         if (sdir) {
-            s_node->lower_dirs.clear();
-            s_node->merged = false;
+            s_node->drop_lower_dirs();
             settle_subtree(s_node.get());
         }
     }

@@ -38,6 +38,15 @@ void build_dialects(const Stack& s) {
     write_file(top + "/h/y", "y");
 }
 
+// The kernel reads neither ".wh." files nor the user.* / opq-file opaque forms.
+void build_kernel_dialects(const Stack& s) {
+    build_dialects(s);
+    ::unlink((s.lower(0) + "/.wh.b").c_str());
+    ::unlink((s.lower(0) + "/g/.wh..wh..opq").c_str());
+    ::removexattr((s.lower(0) + "/e").c_str(), "user.overlay.opaque");
+    ::removexattr((s.lower(0) + "/f").c_str(), "user.fuseoverlayfs.opaque");
+}
+
 }  // namespace
 
 TEST_CASE("every whiteout and opaque dialect hides what is below, and is itself invisible") {
@@ -70,12 +79,7 @@ TEST_CASE("every whiteout and opaque dialect hides what is below, and is itself 
 
 TEST_CASE("the kernel-readable dialects give the same tree as kernel overlayfs") {
     Stack s(2);
-    build_dialects(s);
-    // The kernel reads neither ".wh." files nor the user.* / opq-file opaque forms.
-    ::unlink((s.lower(0) + "/.wh.b").c_str());
-    ::unlink((s.lower(0) + "/g/.wh..wh..opq").c_str());
-    ::removexattr((s.lower(0) + "/e").c_str(), "user.overlay.opaque");
-    ::removexattr((s.lower(0) + "/f").c_str(), "user.fuseoverlayfs.opaque");
+    build_kernel_dialects(s);
     TempDir ref_mnt;
     Mount ref(Backend::Kernel, s.lowers, "", "", ref_mnt.path());
     REQUIRE_MOUNTED(ref);
@@ -130,4 +134,34 @@ TEST_CASE("a directory of 20k entries lists completely") {
     Mount m(Backend::Layerfs, s.lowers, s.upper, s.work, s.mnt);
     REQUIRE_MOUNTED(m);
     CHECK(names_in(m / "d").size() == 20002);
+}
+
+// A listed directory answers lookups from its index of lower names; changes
+// made through the mount since must still show once the kernel forgets them.
+TEST_CASE("lookups in a listed directory follow what changed through the mount") {
+    Stack s(2);
+    build_kernel_dialects(s);
+    write_file(s.lower(1) + "/lnk/target", "t");
+    make_symlink("target", s.lower(0) + "/lnk/sym");
+    std::map<std::string, std::string> trees[2];
+    int i = 0;
+    for (Backend b : {Backend::Kernel, Backend::Layerfs}) {
+        INFO(backend_name(b));
+        Stack u(0, backend_name(b));
+        Mount m(b, s.lowers, u.upper, u.work, u.mnt);
+        REQUIRE_MOUNTED(m);
+        snapshot(m.path());  // every directory listed, every name looked up
+        REQUIRE(::unlink((m / "c").c_str()) == 0);
+        write_file(m / "a", "new a");
+        REQUIRE(::mkdir((m / "c").c_str(), 0700) == 0);
+        REQUIRE(::rename((m / "h/x").c_str(), (m / "h/moved").c_str()) == 0);
+        REQUIRE(::unlink((m / "e/x").c_str()) == 0);
+        REQUIRE(::rmdir((m / "e").c_str()) == 0);
+        write_file(m / "e", "e is a file now");
+        REQUIRE(::unlink((m / "lnk/sym").c_str()) == 0);
+        write_file("/proc/sys/vm/drop_caches", "2");
+        CHECK_FALSE(exists(m / "h/x"));
+        trees[i++] = snapshot(m.path());
+    }
+    CHECK_SAME_TREE(trees[0], trees[1]);
 }
