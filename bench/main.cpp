@@ -63,8 +63,11 @@ int main(int argc, char** argv) {
     app.add_option("--name", name, "result files' base name (default DATE-COMMIT, or quick)");
     app.add_option("--layerfs", cfg.backends.layerfs_bin, "the layerfs binary")
         ->capture_default_str();
+    // As the store's containers mount: kernel overlayfs runs with its defaults.
+    cfg.backends.layerfs_options = "metacopy=on";
     app.add_option("--layerfs-options", cfg.backends.layerfs_options,
-                   "extra -o options for layerfs");
+                   "extra -o options for layerfs")
+        ->capture_default_str();
     app.add_option("--fuse-overlayfs-options", cfg.backends.fuse_overlayfs_options,
                    "extra -o options for fuse-overlayfs");
     app.add_flag("--no-snapshot", no_snapshot, "skip the diff/commit rows");

@@ -5,6 +5,7 @@
 #include <xxhash.h>
 
 #include <algorithm>
+#include <cstring>
 #include <map>
 #include <set>
 #include <vector>
@@ -147,7 +148,8 @@ struct LinkedCopy {
 
 class Walker {
   public:
-    explicit Walker(const DiffOptions& opts) : opts_(opts) {}
+    Walker(const DiffOptions& opts, const std::vector<int>& lowers)
+        : opts_(opts), lowers_(lowers) {}
     std::vector<ChangeItem> items;
     std::vector<LinkedCopy> linked_copies;
 
@@ -226,7 +228,17 @@ class Walker {
         it.dev = e.st.st_dev;
         it.ino = e.st.st_ino;
         it.nlink = e.st.st_nlink;
-        it.state = classify(fd.get(), it.meta, hit, path);
+        Fd data;  // a metadata-only copy's data, in the old tree
+        if (S_ISREG(e.st.st_mode) && e.st.st_size > 0) {
+            auto m = must(read_metacopy(fd.get()), "reading the upper layer at " + path);
+            if (m.is) {
+                it.lower_data = m.redirect.empty()     ? path
+                                : m.redirect[0] == '/' ? m.redirect
+                                                       : parent + "/" + m.redirect;
+                data = open_lower_file(lowers_, it.lower_data, "the data of " + path);
+            }
+        }
+        it.state = classify(data.valid() ? data.get() : fd.get(), it.meta, hit, path);
         if (S_ISREG(e.st.st_mode) && e.st.st_nlink > 1 && hit.found && S_ISREG(hit.st.st_mode) &&
             hit.st.st_nlink > 1 && is_linked_copy(fd.get()))
             linked_copies.push_back({index, hit.layer, hit.st.st_dev, hit.st.st_ino});
@@ -268,6 +280,7 @@ class Walker {
     }
 
     const DiffOptions& opts_;
+    const std::vector<int>& lowers_;
 };
 
 std::map<std::string, size_t> index_paths(const std::vector<ChangeItem>& items) {
@@ -397,6 +410,15 @@ void add_link_aliases(std::vector<ChangeItem>& items, const std::vector<LinkedCo
 
 }  // namespace
 
+Fd open_lower_file(const std::vector<int>& lowers, const std::string& path,
+                   const std::string& what) {
+    auto f = find_lower_file(lowers, path);
+    if (!f || !S_ISREG(f->st.st_mode))
+        fail(what + " is missing from the lower layers at " + path +
+             (f ? "" : std::string(": ") + std::strerror(f.err())));
+    return must(sys::reopen(f->fd.get(), O_RDONLY), "reading " + what);
+}
+
 Meta read_meta(int fd, const struct stat& st, const std::string& path) {
     Meta m;
     m.mode = st.st_mode;
@@ -425,12 +447,12 @@ Meta read_meta(int fd, const struct stat& st, const std::string& path) {
             }
             continue;
         }
-        // Kernel overlayfs with redirect_dir or metacopy (both off by default)
-        // keeps a renamed directory's or a file's data elsewhere in the lowers.
-        if (n == "trusted.overlay.redirect" || n == "user.overlay.redirect" ||
-            n == "trusted.overlay.metacopy" || n == "user.overlay.metacopy")
-            fail(path + " carries " + n +
-                 ": uppers written with redirect_dir or metacopy are not supported");
+        // A file's redirect points at its metacopy data (collect_changes
+        // follows it); a directory's (kernel overlayfs' redirect_dir, off by
+        // default) would merge it with another path of the lowers.
+        if (S_ISDIR(st.st_mode) &&
+            (n == "trusted.overlay.redirect" || n == "user.overlay.redirect"))
+            fail(path + " carries " + n + ": uppers written with redirect_dir are not supported");
         if (whiteout::is_private_xattr(n, true)) continue;
         m.xattrs.emplace_back(n, std::move(*v));
     }
@@ -445,7 +467,7 @@ std::vector<ChangeItem> collect_changes(int upper, const std::vector<int>& lower
         root.push_back({int(i), must(open_dir(lowers[i], "."), "opening a lower layer")});
         if (is_opaque_dir(root.back().fd.get())) break;
     }
-    Walker w(opts);
+    Walker w(opts, lowers);
     w.walk(upper, "", root, false, false);
     promote_links(w.items);
     add_link_aliases(w.items, w.linked_copies, lowers, root);

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "fs/sys/fd.hpp"
 #include "snapshotter/change_kind.hpp"
 
 namespace layerfs::store {
@@ -31,6 +32,9 @@ struct ChangeItem {
     // Where the data is in the upper layer when not at `path`: another name of
     // a lower hard link that was changed through that name.
     std::string source;
+    // A metadata-only copy (metacopy): the path ("/a/b") in the old tree whose
+    // file holds its data, which the layer must carry whole.
+    std::string lower_data;
     dev_t dev = 0;  // upper inode, to keep hard links linked
     ino_t ino = 0;
     nlink_t nlink = 0;
@@ -48,6 +52,11 @@ std::vector<ChangeItem> collect_changes(int upper, const std::vector<int>& lower
 
 // The A/C/D list `layerfs diff` prints.
 std::vector<Change> reported_changes(const std::vector<ChangeItem>& items);
+
+// The file the lower layers (`lowers`, top first) show at `path` ("/a/b"),
+// opened for reading; `what` names it in errors.
+Fd open_lower_file(const std::vector<int>& lowers, const std::string& path,
+                   const std::string& what);
 
 // An entry's metadata as the merged tree shows it (`fd`: O_PATH or open);
 // `path` names it in errors.

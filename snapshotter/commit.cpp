@@ -40,9 +40,9 @@ Image parent_image(const Store& s, const ContainerRecord& c) {
 // unpacker can read it from the other end of a pipe as it is produced.
 class TarProducer {
   public:
-    TarProducer(int upper, const std::vector<ChangeItem>& items, const LayerTarOptions& opts,
-                Fd out)
-        : thread_([this, upper, &items, opts, out = std::move(out)]() mutable {
+    TarProducer(int upper, const std::vector<int>& lowers, const std::vector<ChangeItem>& items,
+                const LayerTarOptions& opts, Fd out)
+        : thread_([this, upper, &lowers, &items, opts, out = std::move(out)]() mutable {
               // A reader that gave up must show as EPIPE here, not kill the process.
               sigset_t pipe;
               sigemptyset(&pipe);
@@ -50,7 +50,7 @@ class TarProducer {
               pthread_sigmask(SIG_BLOCK, &pipe, nullptr);
               try {
                   TarWriter w(out.get());
-                  write_layer_tar(upper, items, w, opts);
+                  write_layer_tar(upper, lowers, items, w, opts);
                   w.finish();
               } catch (...) {
                   // Once the reader has failed, a broken pipe here says nothing new.
@@ -104,7 +104,7 @@ CommitResult commit_container(Store& s, const ContainerRecord& c, const CommitOp
     Transaction txn(s);
     std::string diff_id;
     {
-        TarProducer producer(upper.get(), items, tar_opts, std::move(out));
+        TarProducer producer(upper.get(), lowers, items, tar_opts, std::move(out));
         try {
             diff_id = txn.add_layer_from_tar(in.get());
         } catch (...) {

@@ -237,6 +237,8 @@ MountConfig container_mount(Store& s, const ContainerRecord& c) {
     m.workdir = dir + "/work";
     m.mountpoint = dir + "/merged";
     if (!s.identity().privileged) m.xattr_permissions = 2;
+    // The store's own diff and commit read metadata-only copies' data from the image.
+    m.metacopy = true;
     return m;
 }
 

@@ -55,7 +55,8 @@ std::vector<TarMember> layer_members(const std::vector<ChangeItem>& items) {
     return out;
 }
 
-void write_layer_tar(int upper, const std::vector<ChangeItem>& items, TarWriter& w,
+void write_layer_tar(int upper, const std::vector<int>& lowers,
+                     const std::vector<ChangeItem>& items, TarWriter& w,
                      const LayerTarOptions& opts) {
     std::map<std::pair<dev_t, ino_t>, std::string> first_name;  // hard links in this layer
     for (const auto& m : layer_members(items)) {
@@ -100,9 +101,14 @@ void write_layer_tar(int upper, const std::vector<ChangeItem>& items, TarWriter&
                 continue;
             }
         }
-        std::string from = it.source.empty() ? m.path : it.source.substr(1);
-        Fd f = must(sys::open_beneath(upper, from.c_str(), O_RDONLY | O_NOFOLLOW),
-                    "reading " + it.path);
+        Fd f;
+        if (!it.lower_data.empty()) {
+            f = open_lower_file(lowers, it.lower_data, "the data of " + it.path);
+        } else {
+            std::string from = it.source.empty() ? m.path : it.source.substr(1);
+            f = must(sys::open_beneath(upper, from.c_str(), O_RDONLY | O_NOFOLLOW),
+                     "reading " + it.path);
+        }
         w.add(e.get(), f.get());
     }
 }

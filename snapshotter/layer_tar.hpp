@@ -32,8 +32,10 @@ struct TarMember {
 // The members of the layer for `items` (collect_changes' output), sorted by path.
 std::vector<TarMember> layer_members(const std::vector<ChangeItem>& items);
 
-// Writes the layer; file data is read from `upper` (a directory fd).
-void write_layer_tar(int upper, const std::vector<ChangeItem>& items, TarWriter& w,
+// Writes the layer; file data is read from `upper` (a directory fd), and for
+// metadata-only copies from `lowers` (top first).
+void write_layer_tar(int upper, const std::vector<int>& lowers,
+                     const std::vector<ChangeItem>& items, TarWriter& w,
                      const LayerTarOptions& opts);
 
 }  // namespace layerfs::store

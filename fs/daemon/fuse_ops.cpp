@@ -86,7 +86,7 @@ struct FileHandle {
     bool passthrough = false;  // counted in Daemon::passthrough until released
 
     int current() {
-        if (on_lower.load(std::memory_order_acquire) && node->has_upper()) {
+        if (on_lower.load(std::memory_order_acquire) && node->has_upper_data()) {
             std::lock_guard g(m);
             if (on_lower) {
                 if (auto r = sys::reopen(node->upper.load(), flags)) {
@@ -108,6 +108,19 @@ FileHandle* handle(fuse_file_info* fi) {
 }
 int fd_of(fuse_file_info* fi) {
     return handle(fi)->current();
+}
+
+// The fd a write goes to. A handle opened for writing that is still on the
+// lower file was deferred (metacopy=on): its data is copied up now.
+Result<int> writable_fd(fuse_req_t req, fuse_file_info* fi) {
+    FileHandle* h = handle(fi);
+    if (h->on_lower.load(std::memory_order_acquire)) {
+        LFS_CHECK(ofs(req).prepare_write(h->node));
+        int fd = h->current();
+        if (h->on_lower.load(std::memory_order_acquire)) return Error{EIO, "write"};
+        return fd;
+    }
+    return h->fd.load(std::memory_order_acquire);
 }
 
 void op_init(void*, fuse_conn_info* conn) {
@@ -174,7 +187,9 @@ void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, f
             a.mtime = timespec{0, UTIME_NOW};
         else if (to_set & FUSE_SET_ATTR_MTIME)
             a.mtime = attr->st_mtim;
-        int fh = fi ? fd_of(fi) : -1;
+        // The kernel names a handle only for ftruncate, which writes.
+        int fh = -1;
+        if (fi) fh = LFS_TRY_OR(writable_fd(req, fi), return (void)fuse_reply_err(req, e.code));
         auto r = ofs(req).setattr(node_of(req, ino), a, fh, caller(req));
         if (!r) return (void)fuse_reply_err(req, r.err());
         fuse_reply_attr(req, &*r, g_timeout);
@@ -233,9 +248,15 @@ void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     guarded(req, [&] {
         Daemon& d = daemon(req);
         Node* n = node_of(req, ino);
-        auto r = d.fs.open_file(n, fi->flags);
+        auto r = d.fs.open_file(n, fi->flags, /*may_defer=*/true);
         if (!r) return (void)fuse_reply_err(req, r.err());
-        auto h = open_handle(d, n, std::move(r->fd), fi->flags, r->upper);
+        auto h = open_handle(d, n, std::move(r->fd), fi->flags, r->upper, r->deferred);
+        if (!h && r->deferred) {
+            // The inode is passed through: this open cannot be served by the daemon.
+            r = d.fs.open_file(n, fi->flags);
+            if (!r) return (void)fuse_reply_err(req, r.err());
+            h = open_handle(d, n, std::move(r->fd), fi->flags, r->upper);
+        }
         if (!h) {
             // Files still open on the lower file pin this inode to it: the name
             // gets a new inode, and ESTALE has the kernel look it up and retry.
@@ -243,7 +264,7 @@ void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
             return (void)fuse_reply_err(req, ESTALE);
         }
         // Lower files never change, so their pages stay valid across opens.
-        fi->keep_cache = h->backing_id < 0 && !r->upper;
+        fi->keep_cache = h->backing_id < 0 && !r->upper && !r->deferred;
         fi->fh = h->fh;
         if (reply_open(req, fi, h->backing_id) == -ENOENT) drop_handle(d, h->fh);
     });
@@ -279,9 +300,11 @@ void op_read(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info*
 }
 
 void op_write_buf(fuse_req_t req, fuse_ino_t, fuse_bufvec* in, off_t off, fuse_file_info* fi) {
+    auto fd = writable_fd(req, fi);
+    if (!fd) return (void)fuse_reply_err(req, fd.err());
     fuse_bufvec out = FUSE_BUFVEC_INIT(fuse_buf_size(in));
     out.buf[0].flags = fuse_buf_flags(FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK);
-    out.buf[0].fd = fd_of(fi);
+    out.buf[0].fd = *fd;
     out.buf[0].pos = off;
     ssize_t n = fuse_buf_copy(&out, in, fuse_buf_copy_flags(0));
     if (n < 0)
@@ -459,14 +482,18 @@ void op_access(fuse_req_t req, fuse_ino_t ino, int mask) {
 }
 
 void op_fallocate(fuse_req_t req, fuse_ino_t, int mode, off_t off, off_t len, fuse_file_info* fi) {
-    int r = ::fallocate(fd_of(fi), mode, off, len);
+    auto fd = writable_fd(req, fi);
+    if (!fd) return (void)fuse_reply_err(req, fd.err());
+    int r = ::fallocate(*fd, mode, off, len);
     fuse_reply_err(req, r < 0 ? errno : 0);
 }
 
 void op_copy_file_range(fuse_req_t req, fuse_ino_t, off_t off_in, fuse_file_info* fi_in, fuse_ino_t,
                         off_t off_out, fuse_file_info* fi_out, size_t len, int flags) {
     loff_t in = off_in, out = off_out;
-    ssize_t n = ::copy_file_range(fd_of(fi_in), &in, fd_of(fi_out), &out, len, unsigned(flags));
+    auto fd = writable_fd(req, fi_out);
+    if (!fd) return (void)fuse_reply_err(req, fd.err());
+    ssize_t n = ::copy_file_range(fd_of(fi_in), &in, *fd, &out, len, unsigned(flags));
     if (n < 0)
         fuse_reply_err(req, errno);
     else
@@ -535,9 +562,9 @@ double cache_timeout() {
     return g_timeout;
 }
 
-Result<OpenReply> open_handle(Daemon& d, Node* n, Fd fd, int flags, bool upper) {
+Result<OpenReply> open_handle(Daemon& d, Node* n, Fd fd, int flags, bool upper, bool deferred) {
     const bool counted = d.passthrough.active();
-    int id = counted ? LFS_TRY(d.passthrough.acquire(n, fd.get(), upper)) : -1;
+    int id = counted ? LFS_TRY(d.passthrough.acquire(n, fd.get(), upper, deferred)) : -1;
     auto* h = new FileHandle{
         {fd.get()}, n, flags & ~(O_CREAT | O_EXCL | O_TRUNC), {!upper}, {}, {}, {}, counted};
     (upper ? h->upper_fd : h->lower_fd) = std::move(fd);

@@ -36,7 +36,10 @@ struct OpenReply {
     uint64_t fh;
     int backing_id;
 };
-Result<OpenReply> open_handle(Daemon& d, Node* n, Fd fd, int flags, bool upper);
+// deferred: an open for writing whose data is still on the lower file (served
+// by the daemon until its first write copies the data up).
+Result<OpenReply> open_handle(Daemon& d, Node* n, Fd fd, int flags, bool upper,
+                              bool deferred = false);
 // Undoes open_handle when the kernel did not take the reply.
 void drop_handle(Daemon& d, uint64_t fh);
 

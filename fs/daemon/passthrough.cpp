@@ -39,14 +39,18 @@ void Passthrough::probe(int dev_fd) {
     spdlog::debug("passthrough: on");
 }
 
-Result<int> Passthrough::acquire(const void* file, int fd, bool upper) {
+Result<int> Passthrough::acquire(const void* file, int fd, bool upper, bool by_daemon) {
     std::lock_guard g(m_);
     auto it = open_.find(file);
     if (it != open_.end()) {
         Opens& o = it->second;
-        if (o.id >= 0 && o.upper != upper) return Error{EBUSY, "passthrough"};
+        if (o.id >= 0 && (o.upper != upper || by_daemon)) return Error{EBUSY, "passthrough"};
         ++o.count;
         return o.id;
+    }
+    if (by_daemon) {
+        open_.emplace(file, Opens{-1, 1, upper});
+        return -1;
     }
     // A file the kernel cannot pass through (a backing file on a stacked file
     // system, say) is served by the daemon, and so are its other opens.

@@ -30,7 +30,9 @@ class Passthrough {
     // and on one backing file, so the inode's opens share an id, closed with
     // the last. EBUSY: the inode is open on its lower file and this open is of
     // its upper copy (or the other way round), which the kernel would refuse.
-    Result<int> acquire(const void* file, int fd, bool upper);
+    // by_daemon: this open must be served by the daemon (and so, while it
+    // lasts, every open of the inode); EBUSY if the inode is passed through.
+    Result<int> acquire(const void* file, int fd, bool upper, bool by_daemon = false);
     // Balances a successful acquire when that open is released.
     void release(const void* file);
 

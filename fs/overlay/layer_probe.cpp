@@ -3,7 +3,9 @@
 #include <fcntl.h>
 #include <sys/xattr.h>
 
+#include <algorithm>
 #include <cstring>
+#include <optional>
 
 #include "fs/overlay/whiteout.hpp"
 #include "fs/sys/sys.hpp"
@@ -61,6 +63,59 @@ Result<Found> probe_name(int dirfd, const std::string& name, bool check_opaque, 
         f.probe = Probe::NonDir;
     }
     return f;
+}
+
+Result<Metacopy> read_metacopy(int fd) {
+    Metacopy m;
+    // A name this file system or caller cannot have means: not there.
+    auto read = [&](const char* x) -> Result<std::optional<std::string>> {
+        auto v = sys::getxattr_fd(fd, x);
+        if (v) return std::optional<std::string>(std::move(*v));
+        if (v.err() != ENODATA && v.err() != ENOTSUP && v.err() != EPERM) return v.error();
+        return std::optional<std::string>();
+    };
+    for (const char* x : whiteout::kMetacopyXattrs)
+        // The kernel's value may carry a verity digest; its presence is what counts.
+        if (LFS_TRY(read(x))) m.is = true;
+    if (!m.is) return m;
+    for (const char* x : whiteout::kRedirectXattrs)
+        if (auto v = LFS_TRY(read(x)); v && m.redirect.empty()) m.redirect = std::move(*v);
+    return m;
+}
+
+Result<Found> find_lower_file(std::vector<int> dirs, std::string_view path) {
+    std::vector<Fd> held;  // the directories of the current step
+    size_t b = 0;
+    while (b < path.size() && path[b] == '/')
+        ++b;
+    for (;;) {
+        size_t e = std::min(path.find('/', b), path.size());
+        std::string name(path.substr(b, e - b));
+        const bool last = e >= path.size();
+        if (name.empty() || name == "." || name == "..") return Error{ENOENT, "metacopy data"};
+        Resolver r;
+        std::vector<Found> found;
+        for (size_t i = 0; i < dirs.size(); ++i) {
+            found.push_back(LFS_TRY(probe_name(dirs[i], name, true)));
+            if (!r.feed(int(i), found.back().probe)) break;
+        }
+        const Resolution& res = r.result();
+        if (!res.found()) return Error{ENOENT, "metacopy data"};
+        Found& top = found[size_t(res.top)];
+        if (last) {
+            if (S_ISDIR(top.st.st_mode)) return Error{EISDIR, "metacopy data"};
+            return std::move(top);
+        }
+        if (!S_ISDIR(top.st.st_mode)) return Error{ENOTDIR, "metacopy data"};
+        std::vector<Fd> next;
+        dirs.clear();
+        for (int l : res.dir_layers) {
+            dirs.push_back(found[size_t(l)].fd.get());
+            next.push_back(std::move(found[size_t(l)].fd));
+        }
+        held = std::move(next);
+        b = e + 1;
+    }
 }
 
 }  // namespace layerfs

@@ -30,6 +30,9 @@ struct Node : std::enable_shared_from_this<Node> {
     std::atomic<int> upper{-1};
     Fd upper_owner;
     Fd lower;  // non-directories: the topmost lower entry (O_PATH); never changes
+    // The upper copy holds metadata only and the data is still `lower`'s, until
+    // the first data write copies it in. Set before `upper`, cleared after the data.
+    std::atomic<bool> metacopy{false};
 
     // Guarded by OverlayFs's namespace lock.
     std::vector<LayerFd> lower_dirs;  // directories: the lower dirs that merge, top first
@@ -56,6 +59,13 @@ struct Node : std::enable_shared_from_this<Node> {
         return lower.get();
     }
     bool has_upper() const { return upper.load(std::memory_order_acquire) >= 0; }
+    bool has_upper_data() const { return has_upper() && !metacopy.load(std::memory_order_acquire); }
+    // Where the file's bytes are: the upper copy, or the lower file while the
+    // copy holds metadata only.
+    int data_fd() const {
+        int u = upper.load(std::memory_order_acquire);
+        return u >= 0 && !metacopy.load(std::memory_order_acquire) ? u : lower.get();
+    }
     // The directory no longer merges with lower layers (it moved, or was replaced).
     void drop_lower_dirs() {
         lower_dirs.clear();

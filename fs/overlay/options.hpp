@@ -33,7 +33,11 @@ struct MountConfig {
     bool noxattrs = false;
     double timeout = 86400.0;  // seconds the kernel may cache entries and attributes
     bool threaded = true;
-    bool passthrough = true;            // when the kernel and our rights allow it
+    bool passthrough = true;  // when the kernel and our rights allow it
+    // chmod, chown, utimes, xattrs and renames copy a lower file's metadata only
+    // (kernel overlayfs' metacopy=on). Off by default as in the kernel: tools
+    // that read an upper directory themselves would see holes for the data.
+    bool metacopy = false;
     std::string redirect_dir, context;  // accepted for compatibility
 };
 

@@ -48,6 +48,9 @@ struct Entry {
 struct OpenedFile {
     Fd fd;
     bool upper;  // fd is the upper copy, not the lower file
+    // Opened for writing, but fd still reads the lower file: the data is copied
+    // up by prepare_write() at the first write (metacopy=on).
+    bool deferred = false;
 };
 
 struct DirListing {
@@ -90,8 +93,12 @@ class OverlayFs {
     Status rmdir(Node* parent, const char* name);
     Status rename(Node* p1, const char* n1, Node* p2, const char* n2, unsigned flags);
 
-    // An fd for I/O; write access copies the file up first.
-    Result<OpenedFile> open_file(Node* n, int flags);
+    // An fd for I/O; write access copies the file up first. With may_defer and
+    // metacopy=on, a write open without O_TRUNC copies the metadata only, and
+    // the data waits for prepare_write(): `touch` never copies data.
+    Result<OpenedFile> open_file(Node* n, int flags, bool may_defer = false);
+    // The data of n in its upper copy, for a write through a deferred open.
+    Status prepare_write(Node* n) { return copy_up(n, CopyUp::Full); }
     // The kernel keeps n for what it has open, while later lookups of n's
     // names get a new node (for opens the kernel cannot move to n's upper copy).
     void retire(Node* n) { table_.drop_keys(n); }
@@ -119,12 +126,20 @@ class OverlayFs {
     Result<Entry> enter(Node* parent, const std::string& name, Child&& c);
     struct stat present(Node* n, struct stat st);
     Result<int> upper_dir_of(Node* dir);  // copies dir up when needed
-    Status copy_up(Node* n, bool with_data = true);
-    Status copy_up_tree(Node* dir);
+    // What a copy-up must bring: Full for data writes; Empty when the data is
+    // about to be truncated away; Metadata for changes of metadata and names,
+    // which copy only that with metacopy=on (else it means Full). A file
+    // already up as metadata gets its data for Full and Empty.
+    enum class CopyUp { Full, Empty, Metadata };
+    Status copy_up(Node* n, CopyUp how = CopyUp::Full);
+    Status copy_up_data(Node* n);
+    std::string path_of(Node* n);  // "a/b" from the root; empty if unreachable
+    Status find_metacopy_data(Node* parent, const std::string& name, Child& c);
+    Status copy_up_tree(Node* dir);  // Metadata for everything in it
     bool can_write_copy(Node* n);
     void settle_subtree(Node* dir);
     Status copy_up_dir(Node* n);
-    Status copy_up_file(Node* n, bool with_data);
+    Status copy_up_file(Node* n, CopyUp how);
     Status publish(Node* n, const std::string& tmp, Fd staged);
     Status make_whiteout(int dirfd, const std::string& name);
     Status set_opaque(int dirfd);

@@ -15,7 +15,9 @@ Result<struct stat> OverlayFs::setattr(Node* n, const SetAttr& a, int fh, const 
     if (read_only()) return err(EROFS, "setattr");
     (void)c;
     const bool truncate_all = a.size && *a.size == 0 && !a.mode && !a.uid && !a.gid;
-    LFS_CHECK(copy_up(n, !(truncate_all && can_write_copy(n))));
+    LFS_CHECK(copy_up(n, !a.size                             ? CopyUp::Metadata
+                         : truncate_all && can_write_copy(n) ? CopyUp::Empty
+                                                             : CopyUp::Full));
     int fd = n->upper.load();
     const bool record = cfg_.xattr_permissions == 2 && !caps_.can_chown;
     if ((a.mode || a.uid || a.gid) && record) {
@@ -65,16 +67,26 @@ Result<struct stat> OverlayFs::setattr(Node* n, const SetAttr& a, int fh, const 
     return getattr(n);
 }
 
-Result<OpenedFile> OverlayFs::open_file(Node* n, int flags) {
+Result<OpenedFile> OverlayFs::open_file(Node* n, int flags, bool may_defer) {
     const bool write = (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC);
     if (write) {
         if (read_only()) return err(EROFS, "open");
-        LFS_CHECK(copy_up(n, !((flags & O_TRUNC) && can_write_copy(n))));
+        if (may_defer && cfg_.metacopy && !(flags & O_TRUNC) && S_ISREG(n->type) &&
+            !n->has_upper_data()) {
+            LFS_CHECK(copy_up(n, CopyUp::Metadata));
+            if (n->metacopy.load(std::memory_order_acquire)) {
+                int rd = cfg_.noatime ? O_RDONLY | O_NOATIME : O_RDONLY;
+                auto r = sys::reopen(n->lower.get(), rd);
+                if (!r && r.err() == EPERM) r = sys::reopen(n->lower.get(), O_RDONLY);
+                return OpenedFile{LFS_TRY(std::move(r)), false, true};
+            }
+        }
+        LFS_CHECK(
+            copy_up(n, (flags & O_TRUNC) && can_write_copy(n) ? CopyUp::Empty : CopyUp::Full));
     }
     // Read once: a concurrent copy-up must not make fd and `upper` disagree.
-    const int u = n->upper.load(std::memory_order_acquire);
-    const bool upper = u >= 0;
-    const int fd = upper ? u : n->lower.get();
+    const int fd = n->data_fd();
+    const bool upper = fd >= 0 && fd == n->upper.load(std::memory_order_acquire);
     if (fd < 0) return err(ESTALE, "open");
     flags &= ~(O_CREAT | O_EXCL | O_NOCTTY);
     if (cfg_.noatime && !write) {
@@ -124,7 +136,7 @@ Status OverlayFs::setxattr(Node* n, const char* name, std::string_view value, in
     if (read_only()) return err(EROFS, "setxattr");
     if (whiteout::is_private_xattr(name, cfg_.xattr_permissions != 0))
         return err(EPERM, "setxattr");
-    LFS_CHECK(copy_up(n));
+    LFS_CHECK(copy_up(n, CopyUp::Metadata));
     return sys::setxattr_fd(n->upper.load(), name, value, flags);
 }
 
@@ -135,7 +147,7 @@ Status OverlayFs::removexattr(Node* n, const char* name) {
         return err(ENODATA, "removexattr");
     // Nothing to copy up for a name that is not there.
     if (!n->has_upper()) LFS_CHECK(sys::getxattr_fd(n->top_fd(), name));
-    LFS_CHECK(copy_up(n));
+    LFS_CHECK(copy_up(n, CopyUp::Metadata));
     return sys::removexattr_fd(n->upper.load(), name);
 }
 

@@ -18,6 +18,13 @@ namespace layerfs {
 
 namespace {
 
+// A lower file opened to read its data; O_NOATIME needs ownership or CAP_FOWNER.
+Result<Fd> open_source(int src) {
+    auto in = sys::reopen(src, O_RDONLY | O_NOATIME);
+    if (!in && in.err() == EPERM) in = sys::reopen(src, O_RDONLY);
+    return in;
+}
+
 bool keep_on_copy_up(std::string_view name) {
     // Opaque markers of a lower dir describe that layer, not the copy.
     return !whiteout::is_private_xattr(name, false);
@@ -43,15 +50,33 @@ Result<int> OverlayFs::upper_dir_of(Node* dir) {
     return dir->upper.load(std::memory_order_acquire);
 }
 
-Status OverlayFs::copy_up(Node* n, bool with_data) {
-    if (n->has_upper()) return {};
-    if (read_only()) return err(EROFS, "copy-up");
-    auto [parent, name] = n->location();
-    if (!parent) return err(EIO, "copy-up");
-    LFS_CHECK(copy_up(parent.get()));
-    std::lock_guard g(n->copy_mutex);
-    if (n->has_upper()) return {};
-    return n->is_dir() ? copy_up_dir(n) : copy_up_file(n, with_data);
+Status OverlayFs::copy_up(Node* n, CopyUp how) {
+    if (!n->has_upper()) {
+        if (read_only()) return err(EROFS, "copy-up");
+        auto [parent, name] = n->location();
+        if (!parent) return err(EIO, "copy-up");
+        LFS_CHECK(copy_up(parent.get()));
+        std::lock_guard g(n->copy_mutex);
+        if (!n->has_upper()) LFS_CHECK(n->is_dir() ? copy_up_dir(n) : copy_up_file(n, how));
+    }
+    if (how != CopyUp::Metadata && n->metacopy.load(std::memory_order_acquire))
+        return copy_up_data(n);
+    return {};
+}
+
+std::string OverlayFs::path_of(Node* n) {
+    std::vector<std::string> names;
+    std::shared_ptr<Node> cur = n->shared_from_this();
+    while (cur != root_) {
+        auto [parent, name] = cur->location();
+        if (!parent || name.empty() || cur->unlinked) return {};
+        names.push_back(std::move(name));
+        cur = std::move(parent);
+    }
+    std::string out;
+    for (auto it = names.rbegin(); it != names.rend(); ++it)
+        out += (out.empty() ? "" : "/") + *it;
+    return out;
 }
 
 // Metadata that every copy gets: xattrs, owner, mode, times.
@@ -172,7 +197,7 @@ Status OverlayFs::link_known_aliases(Node* n) {
     return {};
 }
 
-Status OverlayFs::copy_up_file(Node* n, bool with_data) {
+Status OverlayFs::copy_up_file(Node* n, CopyUp how) {
     int src = n->lower.get();
     auto st = LFS_TRY(sys::stat_fd(src));
     std::string tmp = temp_name();
@@ -183,6 +208,12 @@ Status OverlayFs::copy_up_file(Node* n, bool with_data) {
     // A lower file with several names: all of them must keep sharing one copy.
     const bool hardlinked = st.st_nlink > 1 && index_.valid();
     const std::string key = hardlinked ? index_key(st) : std::string();
+    // Hard links keep to full copies: their index shares one copy between names.
+    std::string lower_path;
+    if (how == CopyUp::Metadata && cfg_.metacopy && S_ISREG(st.st_mode) && st.st_size > 0 &&
+        !hardlinked)
+        lower_path = path_of(n);  // not yet copied up: where it is in the lowers too
+    const bool meta_only = !lower_path.empty();
     if (hardlinked && ::linkat(index_.get(), key.c_str(), work_, tmp.c_str(), 0) == 0) {
         auto staged = sys::open_at(work_, tmp.c_str(), O_PATH | O_NOFOLLOW);
         if (!staged) return cleanup(staged.error());
@@ -192,9 +223,17 @@ Status OverlayFs::copy_up_file(Node* n, bool with_data) {
     switch (st.st_mode & S_IFMT) {
         case S_IFREG: {
             auto out = LFS_TRY(sys::open_at(work_, tmp.c_str(), O_CREAT | O_EXCL | O_WRONLY, 0600));
-            if (with_data && st.st_size > 0) {
-                auto in = sys::reopen(src, O_RDONLY | O_NOATIME);
-                if (!in && in.err() == EPERM) in = sys::reopen(src, O_RDONLY);
+            if (meta_only) {
+                // The size shows as the lower file's; the blocks stay holes. The
+                // redirect finds the data again after a rename and a remount.
+                const int k = caps_.kernel_whiteouts ? 0 : 1;
+                Status r = sys::truncate_fd(out.get(), st.st_size);
+                if (r) r = sys::setxattr_fd(out.get(), whiteout::kMetacopyXattrs[k], "");
+                if (r)
+                    r = sys::setxattr_fd(out.get(), whiteout::kRedirectXattrs[k], "/" + lower_path);
+                if (!r) return cleanup(r);
+            } else if (how != CopyUp::Empty && st.st_size > 0) {
+                auto in = open_source(src);
                 if (!in) return cleanup(in.error());
                 if (auto r = copy_file_data(in->get(), out.get(), st.st_size); !r)
                     return cleanup(r);
@@ -226,8 +265,52 @@ Status OverlayFs::copy_up_file(Node* n, bool with_data) {
     if (hardlinked && S_ISREG(st.st_mode) &&
         sys::setxattr_fd(staged->get(), nlink_xattr(), std::to_string(st.st_nlink)))
         (void)::linkat(work_, tmp.c_str(), index_.get(), key.c_str(), 0);
-    LFS_CHECK(cleanup(publish(n, tmp, std::move(*staged))));
+    n->metacopy.store(meta_only, std::memory_order_release);  // before `upper` shows
+    if (auto r = publish(n, tmp, std::move(*staged)); !r) {
+        n->metacopy.store(false);
+        return cleanup(r);
+    }
     return hardlinked ? link_known_aliases(n) : Status{};
+}
+
+// The data of a metadata-only copy, written into that copy in place. Until the
+// metacopy xattr goes (after an fsync) readers and a remount still take the
+// lower file, so a crash leaves the old data showing, never a partial copy.
+Status OverlayFs::copy_up_data(Node* n) {
+    std::lock_guard g(n->copy_mutex);
+    if (!n->metacopy.load(std::memory_order_acquire)) return {};
+    const int up = n->upper.load(std::memory_order_acquire);
+    auto lst = LFS_TRY(sys::stat_fd(n->lower.get()));
+    auto ust = LFS_TRY(sys::stat_fd(up));
+    // A write drops set-id bits (without CAP_FSETID) and file capabilities: both
+    // are put back, as are the times, so the copy looks as it did.
+    auto caps = sys::getxattr_fd(up, "security.capability");
+    auto out = sys::reopen(up, O_WRONLY);
+    if (!out && out.err() == EACCES && ust.st_uid == self_uid_) {
+        // A rootless daemon owns the copy but need not have write permission on it.
+        LFS_CHECK(sys::chmod_fd(up, (ust.st_mode & 07777) | S_IWUSR));
+        out = sys::reopen(up, O_WRONLY);
+    }
+    Status r = out ? Status{} : Status{out.error()};
+    if (r) {
+        auto in = open_source(n->lower.get());
+        r = in ? copy_file_data(in->get(), out->get(), lst.st_size) : Status{in.error()};
+    }
+    if (r && !cfg_.no_sync && ::fsync(out->get()) < 0) r = errno_error("fsync");
+    if (auto now = sys::stat_fd(up); now && now->st_mode != ust.st_mode)
+        if (auto m = sys::chmod_fd(up, ust.st_mode & 07777); !m && r) r = m;
+    if (caps && !sys::getxattr_fd(up, "security.capability"))
+        (void)sys::setxattr_fd(up, "security.capability", *caps);
+    struct timespec times[2] = {ust.st_atim, ust.st_mtim};
+    (void)sys::utimens_fd(up, times);
+    LFS_CHECK(r);
+    for (auto names : {whiteout::kMetacopyXattrs, whiteout::kRedirectXattrs})
+        for (const char* x : names)
+            if (auto x_r = sys::removexattr_fd(up, x);
+                !x_r && x_r.err() != ENODATA && x_r.err() != ENOTSUP && x_r.err() != EPERM)
+                return x_r;
+    n->metacopy.store(false, std::memory_order_release);
+    return {};
 }
 
 Status OverlayFs::copy_up_tree(Node* dir) {
@@ -237,7 +320,8 @@ Status OverlayFs::copy_up_tree(Node* dir) {
         auto& e = listing.entries[i];
         if (e.layer == 0 && e.type != DT_DIR) continue;  // already in the upper layer
         auto child = LFS_TRY(lookup(dir, e.name.c_str()));
-        Status r = child.node->is_dir() ? copy_up_tree(child.node) : copy_up(child.node);
+        Status r =
+            child.node->is_dir() ? copy_up_tree(child.node) : copy_up(child.node, CopyUp::Metadata);
         forget(child.node, 1);
         LFS_CHECK(r);
     }

@@ -17,6 +17,7 @@ struct OverlayFs::Child {
     bool upper_whiteout_dev = false;    // ...with a 0/0 device at the name (else ".wh.NAME")
     bool lower_exists = false;          // removing the name needs a whiteout
     std::optional<struct stat> origin;  // the lower entry an upper one was copied from
+    Fd data;                            // an upper metadata-only copy: the lower file
 };
 
 // Removes a file or a whole directory tree (work-dir temps, whiteout-only upper dirs).

@@ -166,6 +166,10 @@ Result<Entry> OverlayFs::enter(Node* parent, const std::string& name, Child&& c)
         const struct stat& id = c.origin ? *c.origin : c.st;
         n->st_ino = inos_->map(id.st_dev, id.st_ino);
         if (c.top == 0) {
+            if (c.data.valid()) {
+                n->lower = std::move(c.data);
+                n->metacopy = true;
+            }
             n->set_upper(std::move(c.fd));
         } else if (!S_ISDIR(c.st.st_mode)) {
             n->lower = std::move(c.fd);
@@ -197,6 +201,8 @@ Result<Entry> OverlayFs::lookup(Node* parent, const char* name) {
         std::shared_lock lk(ns_);
         auto c = LFS_TRY(resolve(parent, name));
         if (!c.exists) return err(ENOENT, "lookup");
+        if (c.top == 0 && S_ISREG(c.st.st_mode) && c.st.st_size > 0)
+            LFS_CHECK(find_metacopy_data(parent, name, c));
         lower_link = c.top != 0 && !S_ISDIR(c.st.st_mode) && c.st.st_nlink > 1;
         return enter(parent, name, std::move(c));
     }();
@@ -261,7 +267,27 @@ Result<struct stat> OverlayFs::getattr(Node* n) {
     int fd = n->top_fd();
     if (fd < 0) return err(ESTALE, "getattr");
     auto st = LFS_TRY(sys::stat_fd(fd));
+    // A metadata-only copy's blocks are still the lower file's.
+    if (n->metacopy.load(std::memory_order_acquire))
+        if (auto data = sys::stat_fd(n->lower.get())) st.st_blocks = data->st_blocks;
     return present(n, st);
+}
+
+// An upper file that holds metadata only: its data is the lower file at the
+// redirect path, or at its own name in the layers below its directory.
+Status OverlayFs::find_metacopy_data(Node* parent, const std::string& name, Child& c) {
+    auto m = LFS_TRY(read_metacopy(c.fd.get()));
+    if (!m.is) return {};
+    const bool absolute = !m.redirect.empty() && m.redirect[0] == '/';
+    std::vector<int> dirs;
+    for (auto& l : (absolute ? root_.get() : parent)->lower_dirs)
+        dirs.push_back(l.fd.get());
+    auto f = find_lower_file(std::move(dirs), m.redirect.empty() ? name : m.redirect);
+    // The kernel says EIO too: the metadata is there, the data is not.
+    if (!f || !S_ISREG(f->st.st_mode)) return err(EIO, "metacopy data");
+    c.data = std::move(f->fd);
+    c.origin = f->st;
+    return {};
 }
 
 Result<std::string> OverlayFs::readlink(Node* n) {

@@ -214,7 +214,7 @@ Result<std::pair<Entry, Fd>> OverlayFs::tmpfile(Node* parent, mode_t mode, int f
 
 Result<Entry> OverlayFs::link(Node* n, Node* parent, const char* name) {
     if (n->is_dir()) return err(EPERM, "link");
-    LFS_CHECK(copy_up(n));
+    LFS_CHECK(copy_up(n, CopyUp::Metadata));
     auto e = create_object(
         parent, name, n->type, nullptr,  // a new name, not a new file: owner stays
         [&](int dir, const char* nm) -> Result<Fd> {
@@ -342,7 +342,7 @@ Status OverlayFs::rmdir(Node* parent, const char* name) {
 
 Status OverlayFs::prepare_rename_source(Node* p, const char* name) {
     auto e = LFS_TRY(lookup(p, name));
-    Status r = e.node->is_dir() ? copy_up_tree(e.node) : copy_up(e.node);
+    Status r = e.node->is_dir() ? copy_up_tree(e.node) : copy_up(e.node, CopyUp::Metadata);
     forget(e.node, 1);
     return r;
 }

@@ -18,6 +18,14 @@ inline constexpr std::string_view kOpaqueMarker = ".wh..wh..opq";
 inline constexpr std::array<const char*, 3> kOpaqueXattrs = {
     "trusted.overlay.opaque", "user.overlay.opaque", "user.fuseoverlayfs.opaque"};
 
+// A metadata-only copy (kernel overlayfs metacopy=on, and layerfs with it): the
+// upper file carries the metadata, its data is still the lower file's, found at
+// the redirect path when there is one, else at the same path in the lowers.
+inline constexpr std::array<const char*, 2> kMetacopyXattrs = {"trusted.overlay.metacopy",
+                                                               "user.overlay.metacopy"};
+inline constexpr std::array<const char*, 2> kRedirectXattrs = {"trusted.overlay.redirect",
+                                                               "user.overlay.redirect"};
+
 inline constexpr const char* kOverrideStat = "user.containers.override_stat";
 
 // Kernel overlayfs whiteout: a character device with device number 0/0.

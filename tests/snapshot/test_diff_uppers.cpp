@@ -1,5 +1,8 @@
 // layerfs diff on hand-written uppers of every dialect, its output formats and
 // errors, the O(change) walk, store containers and rootless containers.
+#include <fcntl.h>
+
+#include "snapshotter/layer_tar.hpp"
 #include "tests/snapshot/diff_helpers.hpp"
 
 // ---- uppers written by hand: every whiteout dialect, whiteouts of nothing ----
@@ -63,16 +66,14 @@ TEST_CASE("every whiteout and opaque dialect gives the same diff, whiteouts of n
 }
 
 // With redirect_dir a renamed lower dir's content stays in the lowers under the
-// old name, and with metacopy a file's data does: walking the upper alone would
-// list too little (or empty data), so such an upper must be refused, by name.
-TEST_CASE("kernel uppers written with redirect_dir or metacopy are refused, not misread") {
+// old name: walking the upper alone would list too little, so such an upper
+// must be refused, by name.
+TEST_CASE("kernel uppers written with redirect_dir are refused, not misread") {
     struct Case {
         std::string opts, script, entry, xattr;
     };
     for (const auto& c : {
              Case{"redirect_dir=on", R"(mv "$1/d" "$1/d2")", "/d2", "trusted.overlay.redirect"},
-             Case{"metacopy=on", R"(chmod 600 "$1/etc/passwd")", "/etc/passwd",
-                  "trusted.overlay.metacopy"},
          }) {
         INFO(c.opts);
         Lowers lowers;
@@ -94,6 +95,61 @@ TEST_CASE("kernel uppers written with redirect_dir or metacopy are refused, not 
         CHECK(r.output.rfind("layerfs: ", 0) == 0);
         CHECK(r.output.find(c.entry) != std::string::npos);
         CHECK(r.output.find(c.xattr) != std::string::npos);
+    }
+}
+
+// With metacopy a file's data stays in the lowers, at the redirect path when it
+// was renamed: the diff must classify such files by that data, and a layer of
+// the changes must carry it whole.
+TEST_CASE("metadata-only copies of kernel overlayfs and layerfs: diffed, and carried whole") {
+    REQUIRE(::geteuid() == 0);
+    const std::string script = R"(chmod 600 "$1/etc/passwd"; touch -h -m "$1/var/blob"
+        mv "$1/d/f" "$1/d/f2"; chmod 600 "$1/d/g"; chmod 644 "$1/d/g")";
+    for (Backend b : {Backend::Kernel, Backend::Layerfs}) {
+        INFO(backend_name(b));
+        Lowers lowers;
+        TempDir t;
+        std::string upper = t / "upper", work = t / "work", mnt = t / "mnt", out = t / "out";
+        for (const auto& d : {upper, work, mnt, out})
+            make_dir(d);
+        {
+            Mount m(b, lowers.dirs(), upper, work, mnt, "metacopy=on");
+            INFO(m.result().output);
+            REQUIRE(m.ok());
+            REQUIRE_OK(sh(script, mnt));
+        }
+        // The premise: metadata-only copies, one renamed, one back as it was.
+        for (auto f : {"/etc/passwd", "/var/blob", "/d/f2", "/d/g"}) {
+            INFO(f);
+            REQUIRE(::lgetxattr((upper + f).c_str(), "trusted.overlay.metacopy", nullptr, 0) >= 0);
+        }
+        auto r = diff_dirs(lowers.dirs(), upper);
+        INFO(r.output);
+        REQUIRE(r.status == 0);
+        CHECK(lines_of(trimmed(r.output)) == by_path({"C /etc", "C /etc/passwd", "C /var",
+                                                      "C /var/blob", "C /d", "D /d/f", "A /d/f2"}));
+
+        std::vector<layerfs::Fd> fds;
+        std::vector<int> lower_fds;
+        for (const auto& d : lowers.dirs()) {
+            fds.push_back(layerfs::Fd(::open(d.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)));
+            lower_fds.push_back(fds.back().get());
+        }
+        layerfs::Fd up(::open(upper.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        auto items = layerfs::store::collect_changes(up.get(), lower_fds);
+        {
+            layerfs::Fd tar(
+                ::open((t / "layer.tar").c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0600));
+            layerfs::store::TarWriter w(tar.get());
+            layerfs::store::write_layer_tar(up.get(), lower_fds, items, w, {});
+            w.finish();
+        }
+        REQUIRE_OK(run({"tar", "-C", out, "-xf", t / "layer.tar"}));
+        CHECK(read_file(out + "/etc/passwd") == "root:x:0:0\n");
+        CHECK((lstat_of(out + "/etc/passwd").st_mode & 07777) == 0600);
+        CHECK(read_file(out + "/var/blob") == blob());
+        CHECK(read_file(out + "/d/f2") == "f\n");
+        CHECK_FALSE(exists(out + "/d/g"));  // unchanged after all: not in the layer
     }
 }
 
