@@ -55,6 +55,8 @@ const char* backend_key(Backend b) {
             return "fuse-overlayfs";
         case Backend::Layerfs:
             return "layerfs";
+        case Backend::LayerfsUring:
+            return "layerfs-uring";
     }
     return "?";
 }
@@ -101,6 +103,7 @@ Mounted::Mounted(Backend b, const BackendConfig& cfg, const DataSet& data, const
         argv = {"fuse-overlayfs", "-f", "-o", opts, path_};
     } else {
         if (!cfg.layerfs_options.empty()) opts += "," + cfg.layerfs_options;
+        if (b == Backend::LayerfsUring) opts += ",io_uring=1";
         argv = {cfg.layerfs_bin, "mount", "-f", "-o", opts, path_};
     }
     daemon_ = spawn(argv);

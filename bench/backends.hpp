@@ -1,5 +1,6 @@
 #pragma once
-// The four back ends, each mounted fresh over the same data.
+// The back ends, each mounted fresh over the same data: layerfs twice, taking
+// its requests through /dev/fuse and through FUSE over io_uring.
 #include <optional>
 #include <string>
 #include <vector>
@@ -10,10 +11,11 @@
 
 namespace layerfs::bench {
 
-enum class Backend { Ext4, Overlay, FuseOverlayfs, Layerfs };
+enum class Backend { Ext4, Overlay, FuseOverlayfs, Layerfs, LayerfsUring };
 inline constexpr Backend kBackends[] = {Backend::Ext4, Backend::Overlay, Backend::FuseOverlayfs,
-                                        Backend::Layerfs};
-const char* backend_key(Backend b);  // "ext4", "overlay", "fuse-overlayfs", "layerfs"
+                                        Backend::Layerfs, Backend::LayerfsUring};
+// "ext4", "overlay", "fuse-overlayfs", "layerfs", "layerfs-uring"
+const char* backend_key(Backend b);
 
 struct BackendConfig {
     std::string scratch;      // per back end: scratch/<key>/{upper,work,mnt,tree}

@@ -7,6 +7,7 @@
 #include <ctime>
 #include <fstream>
 #include <iostream>
+#include <optional>
 
 #include "bench/dataset.hpp"
 #include "bench/machine.hpp"
@@ -36,6 +37,33 @@ std::string today() {
     std::time_t t = std::time(nullptr);
     std::strftime(buf, sizeof buf, "%Y-%m-%d", std::gmtime(&t));
     return buf;
+}
+
+// layerfs io_uring needs the fuse module's enable_uring switch (off by
+// default): on for the run, then back as it was.
+class UringSwitch {
+  public:
+    static constexpr const char* kPath = "/sys/module/fuse/parameters/enable_uring";
+    UringSwitch() {
+        std::ifstream in(kPath);
+        in >> old_;
+        if (!old_.empty()) set("Y");
+    }
+    ~UringSwitch() {
+        if (!old_.empty()) set(old_);
+    }
+    bool present() const { return !old_.empty(); }
+
+  private:
+    static void set(const std::string& v) { std::ofstream(kPath) << v; }
+    std::string old_;
+};
+
+std::string self_path() {
+    char buf[4096];
+    ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+    if (n <= 0) throw std::runtime_error("readlink /proc/self/exe failed");
+    return std::string(buf, size_t(n));
 }
 
 std::string default_layerfs() {
@@ -73,9 +101,22 @@ int main(int argc, char** argv) {
     app.add_flag("--no-snapshot", no_snapshot, "skip the diff/commit rows");
     app.add_option("--render", render, "only re-render the table and plot of an earlier run's JSON")
         ->check(CLI::ExistingFile);
+    bool no_uring = false;
+    app.add_flag("--no-io-uring", no_uring,
+                 "skip the layerfs io_uring back end (which needs root to switch "
+                 "fuse.enable_uring on)");
+    // What the round-trip workload runs; not for people.
+    std::string round_trip;
+    long calls = 0;
+    app.add_option("--round-trip", round_trip)->group("");
+    app.add_option("--calls", calls)->group("");
     CLI11_PARSE(app, argc, argv);
 
     try {
+        if (!round_trip.empty()) {
+            round_trips(round_trip, calls);
+            return 0;
+        }
         if (!render.empty()) {
             std::ifstream in(render);
             json raw;
@@ -105,6 +146,12 @@ int main(int argc, char** argv) {
                                capture({"git", "-C", LAYERFS_SOURCE_DIR, "rev-parse", "--short",
                                         "HEAD"});
         cfg.backends.scratch = work + "/run";
+        std::optional<UringSwitch> uring;
+        if (!no_uring) uring.emplace();
+        if (!uring || !uring->present()) {
+            if (!no_uring) fprintf(stderr, "layerfs-bench: no FUSE over io_uring in this kernel\n");
+            std::erase(cfg.run, Backend::LayerfsUring);
+        }
 
         fprintf(stderr, "layerfs-bench: preparing data in %s\n", work.c_str());
         DataSet data = prepare_data(spec, work + "/data", LAYERFS_SOURCE_DIR);
@@ -128,7 +175,7 @@ int main(int argc, char** argv) {
                        {"repo_files", spec.repo_files},
                        {"c_files", spec.c_files},
                        {"untar_files", spec.untar_files}};
-        run_rounds(cfg, data, workloads(data, spec), ops, raw);
+        run_rounds(cfg, data, workloads(data, spec, self_path()), ops, raw);
         std::cout << write_results(raw, out, name) << "\n";
         // The snapshot store holds a copy of the tree: not worth keeping.
         run_checked({"rm", "-rf", "--one-file-system", work + "/snapshot", work + "/run"});

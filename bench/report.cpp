@@ -9,7 +9,8 @@ namespace {
 
 using nlohmann::json;
 
-const char* const kBackendKeys[] = {"ext4", "overlay", "fuse-overlayfs", "layerfs"};
+const char* const kBackendKeys[] = {"ext4", "overlay", "fuse-overlayfs", "layerfs",
+                                    "layerfs-uring"};
 
 std::string fmt(const char* f, double v) {
     char buf[64];
@@ -98,6 +99,7 @@ const std::vector<TargetSpec>& target_specs() {
 
 const char* label(const std::string& backend) {
     if (backend == "overlay") return "kernel overlayfs";
+    if (backend == "layerfs-uring") return "layerfs io_uring";
     return backend == "ext4" ? "ext4" : backend == "layerfs" ? "layerfs" : "fuse-overlayfs";
 }
 
@@ -150,7 +152,7 @@ std::string markdown_report(const json& raw, const std::string& png_name) {
              "compare.\n\n";
     o += "Median seconds over " + std::to_string(rounds) + (rounds == 1 ? " round" : " rounds") +
          ", with min–max; every workload on a fresh mount (a new, empty upper dir), the "
-         "four back "
+         "back "
          "ends interleaved in every round. A ratio is layerfs's median ÷ the other's: below 1, "
          "layerfs is "
          "faster. Lower layers: the same three directories for the three overlays; ext4 is the "
@@ -178,13 +180,15 @@ std::string markdown_report(const json& raw, const std::string& png_name) {
          " files; a C project of " + str(d, "c_files") + " files; untar of " +
          str(d, "untar_files") + " files\n\n";
 
-    o += "## Results\n\n| workload | ext4 | kernel overlayfs | fuse-overlayfs | layerfs | layerfs "
-         "÷ ext4 | "
-         "layerfs ÷ overlay | layerfs ÷ fuse-overlayfs |\n|---|---|---|---|---|---|---|---|\n";
+    o += "## Results\n\nlayerfs io_uring is layerfs with `io_uring=1`: its requests come "
+         "through FUSE over io_uring instead of /dev/fuse.\n\n| workload | ext4 | kernel overlayfs "
+         "| fuse-overlayfs | layerfs | layerfs io_uring | layerfs ÷ ext4 | layerfs ÷ overlay | "
+         "layerfs ÷ fuse-overlayfs | io_uring ÷ layerfs |\n"
+         "|---|---|---|---|---|---|---|---|---|---|\n";
     std::string group;
     for (const auto& w : raw.value("workloads", json::array())) {
         const std::string key = w.value("key", ""), g = w.value("group", "");
-        if (g != group) o += "| **" + (group = g) + "** | | | | | | | |\n";
+        if (g != group) o += "| **" + (group = g) + "** | | | | | | | | | |\n";
         std::map<std::string, std::optional<Summary>> s;
         for (const char* b : kBackendKeys)
             s[b] = seconds_of(raw, key, b);
@@ -193,21 +197,22 @@ std::string markdown_report(const json& raw, const std::string& png_name) {
             o += " | " + cell(s[b]);
         for (const char* b : {"ext4", "overlay", "fuse-overlayfs"})
             o += " | " + ratio_cell(ratio(s["layerfs"], s[b]));
-        o += " |\n";
+        o += " | " + ratio_cell(ratio(s["layerfs-uring"], s["layerfs"])) + " |\n";
     }
 
     o += "\n## FUSE daemons: CPU seconds and peak RSS (median per workload)\n\n| workload | "
-         "fuse-overlayfs CPU s "
-         "| layerfs CPU s | fuse-overlayfs peak RSS MiB | layerfs peak RSS MiB "
-         "|\n|---|---|---|---|---|\n";
+         "fuse-overlayfs CPU s | layerfs CPU s | layerfs io_uring CPU s | fuse-overlayfs peak RSS "
+         "MiB | layerfs peak RSS MiB | layerfs io_uring peak RSS MiB |\n"
+         "|---|---|---|---|---|---|---|\n";
+    const char* const daemons[] = {"fuse-overlayfs", "layerfs", "layerfs-uring"};
     for (const auto& w : raw.value("workloads", json::array())) {
         const std::string key = w.value("key", "");
         o += "| " + cell_text(w.value("name", key));
-        for (const char* b : {"fuse-overlayfs", "layerfs"}) {
+        for (const char* b : daemons) {
             auto c = summary_of(values(raw, key, b, "daemon_cpu_seconds"));
             o += " | " + (c ? fmt("%.2f", c->median) : "–");
         }
-        for (const char* b : {"fuse-overlayfs", "layerfs"}) {
+        for (const char* b : daemons) {
             auto r = summary_of(values(raw, key, b, "daemon_max_rss_kib"));
             o += " | " + (r ? fmt("%.1f", r->median / 1024) : "–");
         }
@@ -244,12 +249,13 @@ std::string markdown_report(const json& raw, const std::string& png_name) {
 }
 
 std::string plot_data(const json& raw) {
-    std::string o = "# workload ext4/overlay fuse-overlayfs/overlay layerfs/overlay\n";
+    std::string o =
+        "# workload ext4/overlay fuse-overlayfs/overlay layerfs/overlay layerfs-uring/overlay\n";
     for (const auto& w : raw.value("workloads", json::array())) {
         const std::string key = w.value("key", "");
         auto base = seconds_of(raw, key, "overlay");
         o += key;
-        for (const char* b : {"ext4", "fuse-overlayfs", "layerfs"}) {
+        for (const char* b : {"ext4", "fuse-overlayfs", "layerfs", "layerfs-uring"}) {
             auto r = ratio(seconds_of(raw, key, b), base);
             o += " " + (r && *r > 0 ? fmt("%.4f", *r) : std::string("NaN"));
         }
@@ -278,7 +284,7 @@ std::string plot_script(const std::string& data_path, const std::string& png_pat
            "plot '" +
            data_path +
            "' using 2:xtic(1) title 'ext4', '' using 3 title 'fuse-overlayfs', "
-           "'' using 4 title 'layerfs'\n";
+           "'' using 4 title 'layerfs', '' using 5 title 'layerfs io_uring'\n";
 }
 
 }  // namespace layerfs::bench

@@ -59,13 +59,13 @@ void run_rounds(const RunConfig& cfg, const DataSet& data, const std::vector<Wor
                                    {"command", op.command},
                                    {"reference", op.reference}});
 
-    constexpr size_t n = std::size(kBackends);
+    const size_t n = cfg.run.size();
     for (int r = 0; r < cfg.rounds; ++r) {
         for (const auto& w : ws)
             // Each round starts with another back end, so none is always first
             // (or always right after the same neighbour).
             for (size_t i = 0; i < n; ++i) {
-                Backend b = kBackends[(i + size_t(r) + (&w - ws.data())) % n];
+                Backend b = cfg.run[(i + size_t(r) + (&w - ws.data())) % n];
                 json s = run_one(cfg, data, w, b, mount_options);
                 s["round"] = r;
                 if (cfg.verbose)

@@ -12,6 +12,7 @@ namespace layerfs::bench {
 
 struct RunConfig {
     int rounds = 5;
+    std::vector<Backend> run{std::begin(kBackends), std::end(kBackends)};  // which back ends
     BackendConfig backends;
     bool verbose = true;  // a line per sample on stderr
 };

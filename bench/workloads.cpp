@@ -1,10 +1,24 @@
 #include "bench/workloads.hpp"
 
+#include <sys/xattr.h>
+
+#include <cerrno>
+#include <stdexcept>
+
 #include "bench/process.hpp"
 
 namespace layerfs::bench {
 
-std::vector<Workload> workloads(const DataSet& data, const DataSpec& spec) {
+void round_trips(const std::string& path, long calls) {
+    char value[16];
+    for (long i = 0; i < calls; ++i)
+        if (::lgetxattr(path.c_str(), "user.layerfs-bench.absent", value, sizeof value) >= 0 ||
+            errno != ENODATA)
+            throw std::runtime_error("getxattr " + path + ": expected ENODATA");
+}
+
+std::vector<Workload> workloads(const DataSet& data, const DataSpec& spec,
+                                const std::string& self) {
     const uint64_t big_bytes = spec.big_bytes;
     const std::string rootfs = kRootfs, many = kMany;
     const std::string size = " --size=" + std::to_string(big_bytes);
@@ -29,6 +43,9 @@ std::vector<Workload> workloads(const DataSet& data, const DataSpec& spec) {
     add("stat-warm", "stat every file (warm)", "metadata", stat, stat);
     add("ls-cold", "ls -lR (cold)", "metadata", "", ls);
     add("ls-warm", "ls -lR (warm)", "metadata", ls, ls);
+    // The cost of one request to the daemon and back, with nothing else.
+    add("round-trip", "20000 getxattr misses (a request each)", "metadata", "",
+        shell_quote(self) + " --round-trip . --calls 20000");
     // GNU tar skips reading files when the archive is /dev/null: pipe it.
     add("read-all", "read every file (tar -c)", "read", "",
         "tar -cf - " + rootfs + " | cat >/dev/null");

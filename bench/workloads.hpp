@@ -26,7 +26,12 @@ struct Workload {
 };
 
 // Every workload, in report order, with the data's paths and sizes filled in.
-std::vector<Workload> workloads(const DataSet& data, const DataSpec& spec);
+// self: this program, whose --round-trip mode one workload runs.
+std::vector<Workload> workloads(const DataSet& data, const DataSpec& spec, const std::string& self);
+
+// --round-trip: `calls` getxattr calls for a name `path` does not have, each a
+// request no cache answers.
+void round_trips(const std::string& path, long calls);
 
 // A snapshotter operation, run on the host against a store; only layerfs has
 // them, so they are compared with what bounds them instead of with back ends.

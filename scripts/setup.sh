@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 packages=(
   build-essential cmake pkg-config clang-format
-  libfuse3-dev fuse3 libxxhash-dev libssl-dev libspdlog-dev catch2
+  libfuse3-dev fuse3 liburing-dev libxxhash-dev libssl-dev libspdlog-dev catch2
   libarchive-dev nlohmann-json3-dev libcli11-dev
   fuse-overlayfs attr kmod util-linux passwd busybox-static zstd
   umoci skopeo podman uidmap debootstrap

@@ -1,7 +1,7 @@
 #pragma once
-// What FUSE protocol 7.40 (Linux 6.9) added for passthrough. Debian 12's uapi
-// header stops at 7.38, so the pieces we use are spelled out here, with the
-// kernel's names and layout.
+// What FUSE protocol 7.40 (Linux 6.9) added for passthrough and 7.42 (Linux
+// 6.14) for FUSE over io_uring. Debian 12's uapi header stops at 7.38, so the
+// pieces we use are spelled out here, with the kernel's names and layout.
 #include <linux/fuse.h>
 #include <sys/ioctl.h>
 
@@ -40,5 +40,39 @@ struct BackingMap {
 
 constexpr unsigned long kIocBackingOpen = _IOW(FUSE_DEV_IOC_MAGIC, 1, BackingMap);
 constexpr unsigned long kIocBackingClose = _IOW(FUSE_DEV_IOC_MAGIC, 2, uint32_t);
+
+// FUSE over io_uring: the INIT flag (bit 41, so in flags2), and what a ring
+// entry holds. The kernel writes a request's fuse_in_header to in_out, its
+// first argument (the opcode's fixed struct) to op_in and the rest to the
+// entry's payload buffer; a reply goes back as fuse_out_header in in_out and
+// its body in the payload.
+constexpr uint64_t kInitOverIoUring = 1ULL << 41;
+
+struct UringEntInOut {  // fuse_uring_ent_in_out
+    uint64_t flags;
+    uint64_t commit_id;  // echoed in the commit that answers this request
+    uint32_t payload_sz;
+    uint32_t padding;
+    uint64_t reserved;
+};
+
+struct UringReqHeader {  // fuse_uring_req_header
+    char in_out[128];
+    char op_in[128];
+    UringEntInOut ent;
+};
+
+// The command in the 80-byte area of a 128-byte io_uring SQE.
+struct UringCmdReq {  // fuse_uring_cmd_req
+    uint64_t flags;
+    uint64_t commit_id;
+    uint16_t qid;
+    uint8_t padding[6];
+};
+
+enum UringCmd : uint32_t {  // fuse_uring_cmd
+    kUringCmdRegister = 1,
+    kUringCmdCommitAndFetch = 2,
+};
 
 }  // namespace layerfs::fuse_ext

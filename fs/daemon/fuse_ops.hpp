@@ -4,7 +4,9 @@
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 
+#include "fs/daemon/fuse_uring.hpp"
 #include "fs/daemon/passthrough.hpp"
 #include "fs/sys/fd.hpp"
 
@@ -17,8 +19,11 @@ class OverlayFs;
 struct Daemon {
     OverlayFs& fs;
     Passthrough passthrough;
+    fuse_session* se = nullptr;
+    bool wants_io_uring = false;
     std::atomic<uint64_t> init_unique{0};  // the INIT request, until it is answered
-    bool kernel_offers_passthrough = false;
+    uint64_t kernel_offers = 0;            // the INIT request's flags (flags2 above bit 31)
+    std::unique_ptr<FuseRing> ring{};      // set up after the INIT reply, when asked and offered
 };
 
 // The request table: each handler translates one FUSE request into an
@@ -50,8 +55,9 @@ int reply_create(fuse_req_t req, const fuse_entry_param* e, const fuse_file_info
                  int backing_id);
 
 // libfuse 3.14 does not know FUSE_TMPFILE (O_TMPFILE), which the kernel sends,
-// nor passthrough: this io answers the one and amends the INIT and open
-// replies for the other, and hands everything else through unchanged.
+// nor passthrough and io_uring: this io answers the one, amends the INIT and
+// open replies for the others and starts the ring, and hands everything else
+// through unchanged.
 extern const fuse_custom_io kRawIo;
 
 }  // namespace layerfs

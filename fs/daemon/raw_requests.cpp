@@ -1,10 +1,12 @@
-// What libfuse 3.14 cannot do, done on /dev/fuse: FUSE_TMPFILE answered, and
-// the INIT and open replies amended for passthrough.
+// What libfuse 3.14 cannot do, done on /dev/fuse: FUSE_TMPFILE answered, the
+// INIT and open replies amended for passthrough, and the io_uring started.
 #include <fcntl.h>
 #include <linux/fuse.h>
+#include <spdlog/spdlog.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -20,6 +22,22 @@ namespace {
 #define FUSE_TMPFILE 51  // Linux 6.x; newer than some uapi headers
 #endif
 
+// Entries per CPU queue of the ring. One thread serves a queue, so more
+// entries only let the kernel hand it several requests at one wakeup.
+constexpr unsigned kRingDepth = 8;
+
+// A reply goes to the ring entry of the request this thread serves, if it came
+// that way, else to /dev/fuse.
+ssize_t send(int fd, iovec* iov, int count) {
+    if (FuseRing::claim_reply(iov, count)) {
+        size_t n = 0;
+        for (int i = 0; i < count; ++i)
+            n += iov[i].iov_len;
+        return ssize_t(n);
+    }
+    return ::writev(fd, iov, count);
+}
+
 void reply(int fd, uint64_t unique, int error, const void* body = nullptr, size_t len = 0) {
     fuse_out_header out{};
     out.len = uint32_t(sizeof out + (error ? 0 : len));
@@ -28,7 +46,7 @@ void reply(int fd, uint64_t unique, int error, const void* body = nullptr, size_
     iovec iov[2] = {{&out, sizeof out}, {const_cast<void*>(body), len}};
     // A failed reply means the request was interrupted: nothing to undo but the
     // caller's, who checks for that.
-    (void)::writev(fd, iov, error || !len ? 1 : 2);
+    (void)send(fd, iov, error || !len ? 1 : 2);
 }
 
 void fill_attr(fuse_attr& a, const struct stat& st) {
@@ -85,18 +103,37 @@ void answer_tmpfile(int fd, Daemon& d, const fuse_in_header& in, const fuse_crea
     reply(fd, in.unique, 0, &body, sizeof body);
 }
 
-// Asks for passthrough in the INIT reply when the kernel offered it: the kernel
-// then accepts backing files for opens (max_stack_depth 1: they live on plain
-// file systems, and another overlay may still stack on this mount).
-void amend_init(iovec* iov, int count) {
-    if (count < 2 || iov[1].iov_len < sizeof(fuse_ext::InitOut)) return;
+bool offered(const Daemon& d, uint64_t flag) {
+    return (d.kernel_offers & FUSE_INIT_EXT) && (d.kernel_offers & flag);
+}
+
+// What the INIT reply asks for beyond libfuse: passthrough, when offered, so
+// that the kernel accepts backing files for opens (max_stack_depth 1: they live
+// on plain file systems, and another overlay may still stack on this mount);
+// FUSE over io_uring, when offered and wanted. Returns the largest request or
+// reply body the connection will carry (a ring entry's payload), or 0 when the
+// ring is not asked for.
+size_t amend_init(Daemon& d, iovec* iov, int count) {
+    if (count < 2 || iov[1].iov_len < sizeof(fuse_ext::InitOut)) return 0;
     fuse_ext::InitOut out;
     std::memcpy(&out, iov[1].iov_base, sizeof out);
-    if (out.flags & FUSE_WRITEBACK_CACHE) return;  // the kernel would refuse both
-    out.flags |= FUSE_INIT_EXT;
-    out.flags2 |= uint32_t(fuse_ext::kInitPassthrough >> 32);
-    out.max_stack_depth = 1;
+    // The kernel refuses passthrough with the write-back cache.
+    if (d.passthrough.wanted() && offered(d, fuse_ext::kInitPassthrough) &&
+        !(out.flags & FUSE_WRITEBACK_CACHE)) {
+        out.flags |= FUSE_INIT_EXT;
+        out.flags2 |= uint32_t(fuse_ext::kInitPassthrough >> 32);
+        out.max_stack_depth = 1;
+    }
+    size_t payload = 0;
+    if (d.wants_io_uring && offered(d, fuse_ext::kInitOverIoUring)) {
+        out.flags |= FUSE_INIT_EXT;
+        out.flags2 |= uint32_t(fuse_ext::kInitOverIoUring >> 32);
+        // As the kernel sizes it: a write's data or a page-vector reply.
+        payload = std::max<size_t>(
+            {FUSE_MIN_READ_BUFFER, out.max_write, size_t(out.max_pages) * size_t(::getpagesize())});
+    }
     std::memcpy(iov[1].iov_base, &out, sizeof out);
+    return payload;
 }
 
 void amend_open(iovec* iov, int count) {
@@ -109,31 +146,49 @@ void amend_open(iovec* iov, int count) {
     std::memcpy(at, &open, sizeof open);
 }
 
+// Answers the requests libfuse does not know; false: hand it to libfuse.
+bool answered_here(Daemon& d, int fd, const void* buf, size_t n) {
+    fuse_in_header in;
+    if (n < sizeof in + sizeof(fuse_create_in)) return false;
+    std::memcpy(&in, buf, sizeof in);
+    if (in.opcode != FUSE_TMPFILE) return false;
+    fuse_create_in arg;
+    std::memcpy(&arg, static_cast<const char*>(buf) + sizeof in, sizeof arg);
+    try {
+        answer_tmpfile(fd, d, in, arg);
+    } catch (...) {
+        reply(fd, in.unique, ENOMEM);
+    }
+    return true;
+}
+
+void start_ring(Daemon& d, int fd, size_t payload) {
+    auto ring = FuseRing::start(fd, payload, kRingDepth, [&d, fd](const fuse_buf& buf) {
+        if (!answered_here(d, fd, buf.mem, buf.size)) fuse_session_process_buf(d.se, &buf);
+    });
+    if (!ring) {
+        spdlog::warn("io_uring: {}; requests keep coming through /dev/fuse", ring.error().what());
+        return;
+    }
+    d.ring = std::move(*ring);
+}
+
 // Both calls keep read(2)'s contract, -1 and errno, which libfuse reads to tell an
 // interrupted request (ENOENT) and an unmount (ENODEV) from a real failure.
 ssize_t raw_read(int fd, void* buf, size_t len, void* userdata) {
     Daemon& d = *static_cast<Daemon*>(userdata);
     for (;;) {
         ssize_t n = ::read(fd, buf, len);
-        if (n < ssize_t(sizeof(fuse_in_header) + sizeof(fuse_create_in))) return n;
+        if (n < ssize_t(sizeof(fuse_in_header))) return n;
         fuse_in_header in;
         std::memcpy(&in, buf, sizeof in);
         if (in.opcode == FUSE_INIT && size_t(n) >= sizeof in + sizeof(fuse_init_in)) {
             fuse_init_in init;
             std::memcpy(&init, static_cast<char*>(buf) + sizeof in, sizeof init);
-            d.kernel_offers_passthrough =
-                (init.flags & FUSE_INIT_EXT) &&
-                (init.flags2 & uint32_t(fuse_ext::kInitPassthrough >> 32));
+            d.kernel_offers = init.flags | uint64_t(init.flags2) << 32;
             d.init_unique.store(in.unique);
         }
-        if (in.opcode != FUSE_TMPFILE) return n;
-        fuse_create_in arg;
-        std::memcpy(&arg, static_cast<char*>(buf) + sizeof in, sizeof arg);
-        try {
-            answer_tmpfile(fd, d, in, arg);
-        } catch (...) {
-            reply(fd, in.unique, ENOMEM);
-        }
+        if (!answered_here(d, fd, buf, size_t(n))) return n;
     }
 }
 
@@ -141,14 +196,16 @@ ssize_t raw_writev(int fd, iovec* iov, int count, void* userdata) {
     Daemon& d = *static_cast<Daemon*>(userdata);
     fuse_out_header out;
     std::memcpy(&out, iov[0].iov_base, sizeof out);
-    const bool init = out.unique != 0 && out.unique == d.init_unique.load() && out.error == 0 &&
-                      d.kernel_offers_passthrough && d.passthrough.wanted();
-    if (init) amend_init(iov, count);
+    const bool init = out.unique != 0 && out.unique == d.init_unique.load() && out.error == 0;
+    const size_t ring_payload = init ? amend_init(d, iov, count) : 0;
     if (t_backing_id >= 0 && out.error == 0) amend_open(iov, count);
-    ssize_t n = ::writev(fd, iov, count);
+    ssize_t n = send(fd, iov, count);
     if (init) {
         d.init_unique.store(0);
-        if (n >= 0) d.passthrough.probe(fd);
+        // Both need the connection initialized, which this reply just did.
+        if (n >= 0 && d.passthrough.wanted() && offered(d, fuse_ext::kInitPassthrough))
+            d.passthrough.probe(fd);
+        if (n >= 0 && ring_payload) start_ring(d, fd, ring_payload);
     }
     return n;
 }

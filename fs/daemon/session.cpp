@@ -78,6 +78,7 @@ int run_mount(const MountConfig& cfg, int ready_fd) {
     fuse_args args = FUSE_ARGS_INIT(int(argv.size()), argv.data());
 
     Daemon daemon{*fs, Passthrough(cfg.passthrough)};
+    daemon.wants_io_uring = cfg.io_uring;
     std::unique_ptr<fuse_session, SessionDeleter> se(
         fuse_session_new(&args, &fuse_operations(), sizeof(fuse_lowlevel_ops), &daemon));
     fuse_opt_free_args(&args);  // libfuse copied what it kept
@@ -85,6 +86,7 @@ int run_mount(const MountConfig& cfg, int ready_fd) {
         spdlog::error("cannot start a FUSE session with options '{}'", opts);
         return 1;
     }
+    daemon.se = se.get();
     if (fuse_set_signal_handlers(se.get()) != 0) return 1;
     if (fuse_session_mount(se.get(), cfg.mountpoint.c_str()) != 0) {
         spdlog::error("cannot mount on '{}'", cfg.mountpoint);
@@ -118,6 +120,11 @@ int run_mount(const MountConfig& cfg, int ready_fd) {
     }
     relief.reset();
     fuse_session_unmount(se.get());
+    // Unmounted: the ring's threads have nothing left to serve.
+    if (daemon.ring) {
+        spdlog::debug("io_uring served {} requests", daemon.ring->served());
+        daemon.ring.reset();
+    }
     fuse_remove_signal_handlers(se.get());
     fs->mark_clean();
     // libfuse reports the signal that ended the loop; SIGTERM/SIGINT/SIGHUP are a clean stop.

@@ -166,6 +166,7 @@ std::string apply_option(MountConfig& cfg, std::string_view item) {
     }
     if (name == "threaded") return boolean(cfg.threaded, false);
     if (name == "passthrough") return boolean(cfg.passthrough, false);
+    if (name == "io_uring") return boolean(cfg.io_uring, false);
     if (name == "metacopy") {
         if (auto e = need_value(); !e.empty()) return e;
         if (value != "on" && value != "off") return bad_value(name, value, "on or off");

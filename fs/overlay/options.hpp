@@ -34,6 +34,9 @@ struct MountConfig {
     double timeout = 86400.0;  // seconds the kernel may cache entries and attributes
     bool threaded = true;
     bool passthrough = true;  // when the kernel and our rights allow it
+    // Requests through FUSE over io_uring when the kernel offers it (Linux
+    // 6.14+ with fuse.enable_uring=1); else through /dev/fuse.
+    bool io_uring = false;
     // chmod, chown, utimes, xattrs and renames copy a lower file's metadata only
     // (kernel overlayfs' metacopy=on). Off by default as in the kernel: tools
     // that read an upper directory themselves would see holes for the data.

@@ -21,15 +21,21 @@ const std::string kWork = LAYERFS_BENCH_WORK;
 TEST_CASE("bench --quick: every workload on every back end, the table, the JSON and the plot",
           "[bench]") {
     TempDir out;
+    const std::string uring_param = "/sys/module/fuse/parameters/enable_uring";
+    const bool has_uring = exists(uring_param);
+    const std::string uring_before = has_uring ? read_file(uring_param) : "";
     RunResult r = run({kBench, "--quick", "--work", kWork, "--out", out.path(), "--name", "q"});
     INFO(r.output);
     REQUIRE(r.status == 0);
+    // The kernel's io_uring switch is back as it was.
+    if (has_uring) CHECK(read_file(uring_param) == uring_before);
 
     json raw = json::parse(read_file(out / "q.json"));
     CHECK(raw["quick"] == true);
     CHECK(raw["rounds"] == 1);
-    const std::set<std::string> backends = {"ext4", "overlay", "fuse-overlayfs", "layerfs"};
-    REQUIRE(raw["workloads"].size() >= 18);
+    std::set<std::string> backends = {"ext4", "overlay", "fuse-overlayfs", "layerfs"};
+    if (has_uring) backends.insert("layerfs-uring");
+    REQUIRE(raw["workloads"].size() >= 19);
     for (const auto& w : raw["workloads"]) {
         std::set<std::string> seen;
         for (const auto& s : raw["samples"])
@@ -37,7 +43,8 @@ TEST_CASE("bench --quick: every workload on every back end, the table, the JSON 
                 INFO(s.dump());
                 CHECK(s["seconds"].get<double>() > 0);
                 seen.insert(s["backend"].get<std::string>());
-                bool fuse = s["backend"] == "layerfs" || s["backend"] == "fuse-overlayfs";
+                bool fuse = s["backend"] == "layerfs" || s["backend"] == "layerfs-uring" ||
+                            s["backend"] == "fuse-overlayfs";
                 CHECK(s.contains("daemon_cpu_seconds") == fuse);
                 if (fuse) CHECK(s["daemon_max_rss_kib"].get<long>() > 0);
             }
@@ -58,6 +65,7 @@ TEST_CASE("bench --quick: every workload on every back end, the table, the JSON 
     std::string md = read_file(out / "q.md");
     CHECK(md.find("**Quick run**") != std::string::npos);
     CHECK(md.find("| git status (repository in a lower layer) |") != std::string::npos);
+    CHECK(md.find("| 20000 getxattr misses (a request each) |") != std::string::npos);
     CHECK(md.find("## Targets") != std::string::npos);
     CHECK(md.find("](q.png)") != std::string::npos);
     CHECK(read_file(out / "q.png").substr(0, 8) == "\x89PNG\r\n\x1a\n");
