@@ -265,7 +265,8 @@ std::string plot_data(const json& raw) {
 }
 
 std::string plot_script(const std::string& data_path, const std::string& png_path, bool quick) {
-    return "set terminal pngcairo size 1400,700 font 'sans,10'\n"
+    // noenhanced: the titles' underscores are text, not subscripts.
+    return "set terminal pngcairo noenhanced size 1400,700 font 'sans,10'\n"
            "set output '" +
            png_path +
            "'\n"

@@ -45,25 +45,16 @@ Buffer page_aligned(size_t n) {
 }
 
 // The kernel makes a queue per possible CPU and needs an entry on each before
-// it uses any: "0-3" or "0,2-5" in /sys/devices/system/cpu/possible.
+// it uses any. /sys/devices/system/cpu/possible lists them in ascending
+// ranges ("0-3", "0,2-5"): the last number is the highest CPU.
 unsigned possible_cpus() {
     std::ifstream in("/sys/devices/system/cpu/possible");
     std::string list;
-    unsigned highest = 0;
-    bool any = false;
-    if (in >> list)
-        for (size_t at = 0; at < list.size();) {
-            size_t end = list.find(',', at);
-            if (end == std::string::npos) end = list.size();
-            std::string range = list.substr(at, end - at);
-            size_t dash = range.find('-');
-            unsigned last = unsigned(std::strtoul(
-                range.c_str() + (dash == std::string::npos ? 0 : dash + 1), nullptr, 10));
-            highest = std::max(highest, last);
-            any = true;
-            at = end + 1;
-        }
-    return any ? highest + 1 : unsigned(get_nprocs_conf());
+    if (!(in >> list)) return unsigned(get_nprocs_conf());
+    const size_t at = list.find_last_of(",-");
+    return unsigned(
+               std::strtoul(list.c_str() + (at == std::string::npos ? 0 : at + 1), nullptr, 10)) +
+           1;
 }
 
 struct Entry {
@@ -73,6 +64,7 @@ struct Entry {
     iovec iov[2]{};
     uint32_t cmd = fuse_ext::kUringCmdRegister;  // what to (re)submit for this entry
     uint64_t unique = 0;                         // the request being served
+    uint64_t commit_id = 0;                      // what its commit names it by
     bool replied = false;
 
     UringReqHeader& h() { return *reinterpret_cast<UringReqHeader*>(header.get()); }
@@ -120,7 +112,7 @@ struct FuseRing::Queue {
         }
         fuse_ext::UringCmdReq req{};
         req.qid = uint16_t(qid);
-        if (e.cmd == fuse_ext::kUringCmdCommitAndFetch) req.commit_id = e.unique;
+        if (e.cmd == fuse_ext::kUringCmdCommitAndFetch) req.commit_id = e.commit_id;
         std::memcpy(sqe->cmd, &req, sizeof req);
         io_uring_sqe_set_data(sqe, &e);
     }
@@ -137,7 +129,8 @@ struct FuseRing::Queue {
         fuse_in_header in;
         std::memcpy(&in, h.in_out, sizeof in);
         const size_t body = h.ent.payload_sz;
-        e.unique = h.ent.commit_id;
+        e.unique = in.unique;
+        e.commit_id = h.ent.commit_id;
         e.replied = false;
         // in.len counts the header and every argument: what the payload does not
         // hold is the fixed argument in op_in.
