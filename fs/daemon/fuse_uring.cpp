@@ -19,6 +19,7 @@
 #include <fstream>
 #include <future>
 #include <string>
+#include <thread>
 
 #include "fs/daemon/fuse_kernel_ext.hpp"
 #include "fs/sys/fd.hpp"

@@ -9,7 +9,6 @@
 
 #include <functional>
 #include <memory>
-#include <thread>
 #include <vector>
 
 #include "fs/sys/result.hpp"
