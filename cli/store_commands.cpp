@@ -4,12 +4,14 @@
 #include <ctime>
 #include <nlohmann/json.hpp>
 
+#include "cli/exit_status.hpp"
 #include "cli/runtime_commands.hpp"
 #include "cli/table.hpp"
 #include "snapshotter/builtin_image.hpp"
 #include "snapshotter/digest.hpp"
 #include "snapshotter/export.hpp"
 #include "snapshotter/failure.hpp"
+#include "snapshotter/fsck.hpp"
 #include "snapshotter/human.hpp"
 #include "snapshotter/images.hpp"
 #include "snapshotter/import.hpp"
@@ -123,6 +125,31 @@ void cmd_prune(const GlobalOptions& g) {
     for (const auto& b : c.blobs)
         std::printf("Deleted blob: sha256:%s\n", b.c_str());
     std::printf("Total reclaimed space: %s\n", store::human_size(c.bytes).c_str());
+}
+
+void cmd_fsck(const GlobalOptions& g, bool repair) {
+    Store s = open_store(g);
+    // Not tidied when taken: fsck reports what killed commands left, then removes it.
+    auto lock = s.lock(repair, false);
+    auto r = store::check_store(s, repair);
+    for (const auto& p : r.problems)
+        std::printf("%s%s\n", p.what.c_str(),
+                    p.repair.empty() ? "" : (" (repaired: " + p.repair + ")").c_str());
+    std::printf("checked %zu blobs, %zu layers, %zu images, %zu containers: ", r.blobs, r.layers,
+                r.images, r.containers);
+    size_t damaged = r.count(false, false), litter = r.count(true, false);
+    size_t repaired = r.count(false, true) + r.count(true, true);
+    if (r.problems.empty())
+        std::printf("no problems\n");
+    else if (!damaged && !litter)
+        std::printf("%zu repaired\n", repaired);
+    else
+        std::printf("%zu damaged, %zu left over or orphaned%s%s\n", damaged, litter,
+                    repaired ? (", " + std::to_string(repaired) + " repaired").c_str() : "",
+                    repair ? "" : " (--repair fixes what can be fixed)");
+    // Litter is not damage: nothing reads it, and the next change to the store
+    // or a prune takes it away.
+    if (damaged) throw ExitStatus{1};
 }
 
 void cmd_inspect(const GlobalOptions& g, const std::vector<std::string>& images) {
@@ -246,6 +273,12 @@ void add_store_commands(CLI::App& app, const GlobalOptions& g) {
 
     c = app.add_subcommand("prune", "remove untagged images and unreferenced blobs and layers");
     c->callback([&g] { cmd_prune(g); });
+
+    a = args();
+    c = app.add_subcommand("fsck", "verify the store: blobs, layers, images, containers");
+    c->add_flag("--repair", a->flag,
+                "remove leftovers and orphans, unpack damaged layers again from their blobs");
+    c->callback([&g, a] { cmd_fsck(g, a->flag); });
 
     a = args();
     c = app.add_subcommand("inspect", "show containers and images as JSON");

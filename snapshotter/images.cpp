@@ -12,7 +12,6 @@
 #include "snapshotter/reference.hpp"
 
 namespace layerfs::store {
-namespace {
 
 Image load_image(const Store& s, const IndexEntry& e) {
     Image img;
@@ -30,6 +29,8 @@ Image load_image(const Store& s, const IndexEntry& e) {
             {m.layers[i].hex, m.layers[i].media_type, m.layers[i].size, img.config.diff_ids[i]});
     return img;
 }
+
+namespace {
 
 std::set<std::string> images_in_use(const Store& s) {
     std::set<std::string> ids;
@@ -132,8 +133,9 @@ void commit_manifests(Transaction& txn, const std::vector<Named>& images) {
     for (const auto& [manifest, refs] : images) {
         for (const auto& r : refs)
             set_ref(index, manifest, r);
+        // Captured by name: clang 14 cannot capture a structured binding.
         if (std::none_of(index.begin(), index.end(),
-                         [&](auto& e) { return e.manifest_hex == manifest.hex; }))
+                         [&hex = manifest.hex](auto& e) { return e.manifest_hex == hex; }))
             index.push_back({manifest.hex, manifest.size, manifest.media_type, ""});
     }
     // One write: several images become visible together or not at all.
@@ -171,12 +173,15 @@ Removal remove_image(Store& s, const std::string& what, bool force) {
                       [&](const IndexEntry& e) { return manifests.count(e.manifest_hex) > 0; });
         r.deleted.push_back(img.id);
     }
+    Journal journal(s);
     s.write_index(index);
     collect_garbage(s, false);
+    journal.close();
     return r;
 }
 
 Collected collect_garbage(Store& s, bool untagged_images) {
+    Journal journal(s);
     Collected out;
     auto index = s.read_index();
     auto containers = list_containers(s);
@@ -226,6 +231,7 @@ Collected collect_garbage(Store& s, bool untagged_images) {
         s.remove_layer(hex);
         out.layers.push_back(hex);
     }
+    journal.close();
     return out;
 }
 

@@ -27,6 +27,10 @@ struct Image {
     std::vector<std::string> refs;  // "name:tag"s that name it
 };
 
+// The image an index entry names; its manifest and config are checked against
+// their digests.
+Image load_image(const Store& s, const IndexEntry& e);
+
 // Every image, one per manifest; manifest and config are checked against
 // their digests.
 std::vector<Image> list_images(const Store& s);

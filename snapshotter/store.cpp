@@ -18,7 +18,7 @@
 #include "fs/sys/sys.hpp"
 #include "snapshotter/digest.hpp"
 #include "snapshotter/failure.hpp"
-#include "snapshotter/images.hpp"
+#include "snapshotter/layer_files.hpp"
 #include "snapshotter/oci.hpp"
 
 namespace layerfs::store {
@@ -28,6 +28,7 @@ using json = nlohmann::json;
 
 constexpr const char* kBlobDir = "blobs/sha256";
 constexpr const char* kLayerMeta = "layer.json";
+constexpr const char* kLayerFiles = "files.json";  // see layer_files.hpp
 // tmp/<transaction>.journal: that transaction has moved files into the store.
 constexpr const char* kJournal = ".journal";
 
@@ -105,8 +106,10 @@ void remove_tree(int dirfd, const std::string& name) {
     }
 }
 
+constexpr std::string_view kAtomicTemp = ".tmp-";
+
 void write_file_atomic(int dirfd, const std::string& name, std::string_view bytes) {
-    std::string tmp = "." + name + ".tmp-" + std::to_string(getpid());
+    std::string tmp = "." + name + std::string(kAtomicTemp) + std::to_string(getpid());
     {
         Fd fd = must(sys::open_at(dirfd, tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644),
                      "writing " + name);
@@ -115,6 +118,10 @@ void write_file_atomic(int dirfd, const std::string& name, std::string_view byte
     }
     must(sys::rename_at(dirfd, tmp.c_str(), dirfd, name.c_str()), "renaming " + name);
     must(sys::fsync_fd(dirfd), "syncing the directory of " + name);
+}
+
+bool is_atomic_write_temp(std::string_view name) {
+    return name.starts_with('.') && name.find(kAtomicTemp) != std::string_view::npos;
 }
 
 std::string Store::default_root() {
@@ -145,7 +152,7 @@ const Identity& Store::identity() {
     return *who_;
 }
 
-Store::Lock Store::lock(bool exclusive) {
+Store::Lock Store::lock(bool exclusive, bool tidy) {
     Fd fd = must(sys::reopen(lock_fd_.get(), O_RDWR), "opening the store lock");
     must(sys::lock_fd(fd.get(), exclusive ? LOCK_EX : LOCK_SH), "locking the store");
     if (!exists_at(this->fd(), "index.json") || !exists_at(this->fd(), "oci-layout")) {
@@ -153,13 +160,16 @@ Store::Lock Store::lock(bool exclusive) {
         write_file_atomic(this->fd(), "oci-layout", json{{"imageLayoutVersion", "1.0.0"}}.dump());
         if (!exists_at(this->fd(), "index.json")) write_index({});
     }
-    if (exclusive) {
+    if (exclusive && tidy) {
         Fd tmp = open_dir(this->fd(), "tmp");
         bool interrupted = false;
         for (auto& e : must(sys::read_dir(tmp.get()), "listing tmp")) {
             interrupted |= e.name.ends_with(kJournal);
             remove_tree(tmp.get(), e.name);
         }
+        // index.json and oci-layout are written beside their temps.
+        for (auto& e : must(sys::read_dir(this->fd()), "listing the store"))
+            if (is_atomic_write_temp(e.name)) remove_tree(this->fd(), e.name);
         // A change killed between moving its files in and naming them in the
         // index: take out what nothing names.
         if (interrupted) collect_garbage(*this, false);
@@ -273,11 +283,24 @@ Transaction::Transaction(Store& s) : s_(s) {
     dir_ = open_dir(tmp.get(), name_);
 }
 
-void Transaction::seal() {
-    if (!journal_) return;
+Journal::Journal(Store& s) : s_(s) {
+    static unsigned counter = 0;
+    name_ = "gc-" + std::to_string(getpid()) + "-" + std::to_string(counter++) + kJournal;
     Fd tmp = open_dir(s_.fd(), "tmp");
-    must(sys::unlink_at(tmp.get(), (name_ + kJournal).c_str(), 0), "finishing in tmp/");
-    journal_ = false;
+    must(sys::open_at(tmp.get(), name_.c_str(), O_WRONLY | O_CREAT, 0600), "journaling in tmp/");
+    must(sys::fsync_fd(tmp.get()), "journaling in tmp/");
+}
+
+void Journal::close() {
+    if (!open_) return;
+    Fd tmp = open_dir(s_.fd(), "tmp");
+    must(sys::unlink_at(tmp.get(), name_.c_str(), 0), "finishing in tmp/");
+    open_ = false;
+}
+
+void Transaction::seal() {
+    if (journal_) journal_->close();
+    journal_.reset();
 }
 
 Transaction::~Transaction() {
@@ -375,11 +398,15 @@ LayerStats Transaction::unpack(int in, int tee, const ProgressFn& progress, std:
     Fd diff = open_dir(dir_.get(), staged + "/diff");
     LayerStats st = unpack_layer(in, diff.get(), s_.identity(), progress, tee);
     json meta = {{"content_size", st.content_size}, {"members", st.members}};
-    Fd m = must(sys::open_at(dir_.get(), (staged + "/" + kLayerMeta).c_str(),
-                             O_WRONLY | O_CREAT | O_EXCL, 0644),
-                "staging a layer");
-    std::string text = meta.dump();
-    must(sys::write_all(m.get(), text.data(), text.size()), "staging a layer");
+    // The file index is taken from the tree as it is now, so fsck compares like with like.
+    for (auto [name, text] :
+         {std::pair{kLayerMeta, meta.dump()},
+          std::pair{kLayerFiles, encode_layer_files(scan_layer_files(diff.get()))}}) {
+        Fd m = must(sys::open_at(dir_.get(), (staged + "/" + name).c_str(),
+                                 O_WRONLY | O_CREAT | O_EXCL, 0644),
+                    "staging a layer");
+        must(sys::write_all(m.get(), text.data(), text.size()), "staging a layer");
+    }
     return st;
 }
 
@@ -441,13 +468,8 @@ void Transaction::commit() {
     if (blobs_.empty() && layers_.empty()) return;
     // One syncfs covers every file staged, far cheaper than an fsync per file.
     must(sys::syncfs_fd(dir_.get()), "syncing the staged files");
-    // Until the index names them, what moves in now is garbage if we die: the
-    // journal tells the next exclusive lock to collect it.
-    Fd tmp = open_dir(s_.fd(), "tmp");
-    must(sys::open_at(tmp.get(), (name_ + kJournal).c_str(), O_WRONLY | O_CREAT, 0600),
-         "staging in tmp/");
-    must(sys::fsync_fd(tmp.get()), "staging in tmp/");
-    journal_ = true;
+    // Until the index names them, what moves in now is garbage if we die.
+    journal_.emplace(s_);
     Fd blobs = open_dir(s_.fd(), kBlobDir);
     Fd layers = open_dir(s_.fd(), "layers");
     for (const auto& hex : blobs_) {

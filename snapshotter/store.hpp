@@ -24,6 +24,24 @@ struct LayerInfo {
 };
 
 class Transaction;
+class Store;
+
+// A change that may leave blobs or layers nothing names if it is killed midway
+// (moving staged files in before the index names them; removing names before
+// the files): until close(), a journal in tmp/ tells the next exclusive lock to
+// collect garbage. Dropped without close(), it stays for that lock.
+class Journal {
+  public:
+    explicit Journal(Store& s);
+    Journal(const Journal&) = delete;
+    Journal& operator=(const Journal&) = delete;
+    void close();
+
+  private:
+    Store& s_;
+    std::string name_;
+    bool open_ = true;
+};
 
 class Store {
   public:
@@ -39,7 +57,7 @@ class Store {
 
     // Held for a command's whole run: exclusive by commands that change the store,
     // shared by readers. Taking it exclusively clears tmp/, where only what killed
-    // commands left can be then.
+    // commands left can be then, unless `tidy` is false (fsck reports it first).
     class Lock {
       public:
         explicit Lock(Fd fd) : fd_(std::move(fd)) {}
@@ -47,7 +65,7 @@ class Store {
       private:
         Fd fd_;
     };
-    Lock lock(bool exclusive);
+    Lock lock(bool exclusive, bool tidy = true);
 
     bool has_blob(const std::string& hex) const;
     Fd open_blob(const std::string& hex) const;
@@ -125,12 +143,15 @@ class Transaction {
     unsigned counter_ = 0;
     std::vector<std::string> blobs_;   // staged under blob-<hex>
     std::vector<std::string> layers_;  // staged under layer-<hex>
-    bool journal_ = false;
+    std::optional<Journal> journal_;
 };
 
 // Removes a tree that may hold directories without write permission.
 void remove_tree(int dirfd, const std::string& name);
 // Writes a file in `dirfd` atomically (temp, fsync, rename, fsync dir).
 void write_file_atomic(int dirfd, const std::string& name, std::string_view bytes);
+// Whether `name` is a temp of write_file_atomic (one left by a killed writer,
+// unless that writer still runs).
+bool is_atomic_write_temp(std::string_view name);
 
 }  // namespace layerfs::store

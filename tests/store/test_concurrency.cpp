@@ -10,6 +10,7 @@
 
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -111,8 +112,12 @@ std::string small_tar(const TempDir& t, const std::string& name, int i) {
     return tar;
 }
 
-// Every stored blob has the digest it is named by; every layer is complete.
+// Every stored blob has the digest it is named by; every layer is complete, and
+// fsck agrees: it may find litter of killed commands, never damage.
 void check_store_consistent(const TestStore& s) {
+    auto fsck = s.lf({"fsck"});
+    INFO(fsck.output);
+    CHECK(fsck.status == 0);  // exit 1 is damage
     for (const auto& name : list_dir(s.root + "/blobs/sha256")) {
         CAPTURE(name);
         std::ifstream in(s.root + "/blobs/sha256/" + name, std::ios::binary);
@@ -126,7 +131,7 @@ void check_store_consistent(const TestStore& s) {
     for (const auto& name : list_dir(s.root + "/layers")) {
         CAPTURE(name);
         CHECK(list_dir(s.root + "/layers/" + name) ==
-              std::vector<std::string>{"diff", "layer.json"});
+              std::vector<std::string>{"diff", "files.json", "layer.json"});
     }
 }
 
@@ -352,36 +357,127 @@ TEST_CASE("an import killed with SIGKILL leaves a store the next command accepts
     check_store_consistent(s);
 }
 
-TEST_CASE("an rmi killed with SIGKILL leaves a store the next command accepts", "[concurrency]") {
+uint64_t env_number(const char* name, uint64_t fallback) {
+    const char* v = std::getenv(name);
+    return v && *v ? std::stoull(v) : fallback;
+}
+
+TEST_CASE("import/commit/rmi/prune killed at random moments leave nothing fsck minds",
+          "[concurrency]") {
+    const uint64_t seed = env_number("LAYERFS_KILL_SEED", 20261124);
+    const uint64_t rounds = env_number("LAYERFS_KILL_ROUNDS", 100);
+    WARN("seed " << seed << " (LAYERFS_KILL_SEED), " << rounds << " rounds (LAYERFS_KILL_ROUNDS)");
+    std::mt19937_64 rng(seed);
     TestStore s;
     TempDir t;
-    big_tree(t / "big");
-    REQUIRE_OK(run({"tar", "-C", t / "big", "-cf", t / "big.tar", "."}));
-    REQUIRE_OK(s.lf({"tag", "busybox", "keep:1"}));
-    REQUIRE_OK(s.lf({"import", t / "big.tar", "big:1"}));
-
-    Child c;
-    c.args = {"rmi", "big:1"};
-    spawn(s, c, t / "rmi.log");
-    // Removing a layer renames it into tmp/ first.
-    while (!c.exited() && list_dir(s.root + "/tmp").empty()) {
+    // Four tars of ~4 MB, and a container whose upper holds as much.
+    std::vector<std::string> tars;
+    std::string block(200 << 10, '\0');
+    for (int k = 0; k < 4; k++) {
+        std::string dir = t / ("src" + std::to_string(k));
+        for (int i = 0; i < 20; i++) {
+            for (auto& c : block)
+                c = char(rng());
+            write_file(dir + "/d" + std::to_string(i % 4) + "/f" + std::to_string(i), block);
+        }
+        tars.push_back(t / ("src" + std::to_string(k) + ".tar"));
+        REQUIRE_OK(run({"tar", "-C", dir, "-cf", tars.back(), "."}));
     }
-    if (c.pid > 0) ::kill(c.pid, SIGKILL);
-    c.wait();
-    INFO(c.describe());
-    if (!c.killed) {
-        REQUIRE(c.status == 0);
-        WARN("rmi finished before it could be killed");
-    }
-    auto names = listed_names(s);
-    CHECK(names.count("big:1") == 0);  // the index is written before anything is removed
-    CHECK(names.count("keep:1") == 1);
-    check_store_consistent(s);
+    REQUIRE_OK(s.lf({"create", "--name", "c1", "busybox"}));
+    std::string upper = s.root + "/containers/" + list_dir(s.root + "/containers").at(0) + "/upper";
+    for (int i = 0; i < 20; i++)
+        write_file(upper + "/work/f" + std::to_string(i), std::string(200 << 10, char('a' + i)));
 
-    REQUIRE_OK(s.lf({"prune"}));
-    CHECK(list_dir(s.root + "/tmp").empty());
-    CHECK(list_dir(s.root + "/layers").size() == 1);
-    REQUIRE_OK(s.lf({"import", t / "big.tar", "big:2"}));
-    CHECK(listed_names(s) == std::multiset<std::string>{"busybox:latest", "keep:1", "big:2"});
-    check_store_consistent(s);
+    enum Kind { Import, Commit, Rmi, Prune };
+    const char* kind_names[] = {"import", "commit", "rmi", "prune"};
+    // How long each takes unkilled here, only to spread the kills over it.
+    long ms[4];
+    auto timed = [&](Kind k, std::vector<std::string> args) {
+        auto start = std::chrono::steady_clock::now();
+        REQUIRE_OK(s.lf(args));
+        ms[k] = 1 + std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::steady_clock::now() - start)
+                        .count();
+    };
+    timed(Import, {"import", tars[0], "warm:1"});
+    timed(Commit, {"commit", "c1", "warm:c"});
+    timed(Rmi, {"rmi", "warm:1"});
+    REQUIRE_OK(s.lf({"tag", "busybox", "warm:c"}));  // leaves the commit untagged
+    timed(Prune, {"prune"});
+
+    std::multiset<std::string> want = {"busybox:latest", "warm:c"};
+    std::vector<std::string> removable;
+    int kills = 0;
+    for (uint64_t round = 0; round < rounds; round++) {
+        auto kind = Kind(rng() % 4);
+        if (kind == Rmi && removable.empty()) kind = Import;
+        std::string r = std::to_string(round);
+        Child c;
+        std::string name;
+        if (kind == Import) {
+            name = "imp/r" + r + ":v1";
+            c.args = {"import", tars[rng() % tars.size()], name};
+        } else if (kind == Commit) {
+            name = "com/r" + r + ":v1";
+            c.args = {"commit", "c1", name};
+        } else if (kind == Rmi) {
+            auto it = removable.begin() + long(rng() % removable.size());
+            name = *it;
+            removable.erase(it);
+            c.args = {"rmi", name};
+        } else {
+            // Work for prune: an image of its own, left untagged.
+            REQUIRE_OK(s.lf({"import", small_tar(t, "p" + r, int(round)), "moved:1"}));
+            REQUIRE_OK(s.lf({"tag", "busybox", "moved:1"}));
+            if (!want.count("moved:1")) want.insert("moved:1");
+            c.args = {"prune"};
+        }
+        CAPTURE(round, kind_names[kind], name);
+        long delay_us = long(rng() % uint64_t(ms[kind] * 1200));
+        spawn(s, c, t / ("kill-" + r));
+        std::this_thread::sleep_for(std::chrono::microseconds(delay_us));
+        if (c.pid > 0) ::kill(c.pid, SIGKILL);
+        c.wait();
+        INFO(c.describe());
+        if (!c.killed) REQUIRE(c.status == 0);
+        kills += c.killed;
+
+        // Readers take the store as the killed command left it; an image is
+        // there whole or not at all (fsck checks every blob and layer file).
+        auto names = listed_names(s);
+        if (!c.killed && kind != Prune) CHECK(names.count(name) == (kind == Rmi ? 0u : 1u));
+        // Untagged images stay until a prune gets through.
+        if (!c.killed && kind == Prune) CHECK(names.count("<none>:<none>") == 0);
+        names.erase("<none>:<none>");
+        if (kind == Import || kind == Commit) {
+            if (names.count(name)) {
+                want.insert(name);
+                removable.push_back(name);
+            }
+        } else if (kind == Rmi && !names.count(name)) {
+            want.erase(name);
+        } else if (kind == Rmi) {
+            removable.push_back(name);
+        }
+        CHECK(names == want);
+        auto before = s.lf({"fsck"});
+        INFO(before.output);
+        CHECK(before.status == 0);  // litter at most, no damage
+
+        // The next writer clears what the kill left: then fsck has nothing to say.
+        REQUIRE_OK(s.lf({"tag", "busybox", "busybox:latest"}));
+        auto f = s.lf({"fsck"});
+        INFO(f.output);
+        CHECK(f.output.ends_with(": no problems\n"));
+        CHECK(list_dir(s.root + "/tmp").empty());
+    }
+    WARN("killed " << kills << " of " << rounds << " commands midway");
+    // Every image left is whole: its files read back through a mount.
+    for (const auto& name : want) {
+        CAPTURE(name);
+        for (const auto& dir : lower_dirs(s, name))
+            CHECK(exists(dir));
+    }
+    REQUIRE_OK(s.lf({"commit", "c1", "final:1"}));
+    CHECK(read_file(lower_dirs(s, "final:1")[0] + "/work/f3") == std::string(200 << 10, 'd'));
 }
