@@ -66,9 +66,12 @@ struct TarStream {
         }
         if (r != ARCHIVE_OK) return -1;
         sha.update(*out, size);
-        if (tee >= 0 && !sys::write_all(tee, *out, size)) {
-            archive_set_error(raw, errno, "writing the uncompressed layer");
-            return -1;
+        if (tee >= 0) {
+            if (auto w = sys::write_all(tee, *out, size); !w) {
+                archive_set_error(raw, w.err(), "writing the uncompressed layer: %s",
+                                  w.error().what().c_str());
+                return -1;
+            }
         }
         return static_cast<la_ssize_t>(size);
     }
