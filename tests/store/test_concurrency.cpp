@@ -235,6 +235,52 @@ TEST_CASE("concurrent imports, tags and rmis on one store lose nothing", "[concu
     check_store_consistent(s);
 }
 
+TEST_CASE("import, commit, tag, rmi and run --rm, eight at once, lose nothing", "[concurrency]") {
+    TestStore s;
+    TempDir t;
+    std::vector<std::string> uppers;
+    for (std::string c : {"c0", "c1"}) {
+        REQUIRE_OK(s.lf({"create", "--name", c, "busybox"}));
+        auto j = inspect(s, c);
+        uppers.push_back(s.root + "/containers/" + j.value("Id", "") + "/upper");
+    }
+    for (int round = 0; round < 2; round++) {
+        CAPTURE(round);
+        std::string r = std::to_string(round);
+        for (size_t i = 0; i < uppers.size(); i++)
+            write_file(uppers[i] + "/made/r" + r, "c" + std::to_string(i) + " round " + r + "\n");
+        REQUIRE_OK(s.lf({"import", small_tar(t, "old" + r, round), "old:" + r}));
+        run_all_at_once(
+            s, t,
+            {{"import", small_tar(t, "a" + r, round), "imp/a:" + r},
+             {"import", small_tar(t, "b" + r, round + 10), "imp/b:" + r},
+             {"commit", "c0", "com/c0:" + r},
+             {"commit", "c1", "com/c1:" + r},
+             {"tag", "busybox", "tagged:" + r},
+             {"rmi", "old:" + r},
+             {"run", "--rm", "busybox", "sh", "-c", "echo " + r + " > /x && cat /x /etc/hostname"},
+             {"run", "--rm", "-e", "R=" + r, "busybox", "sh", "-c", "test \"$R\" = " + r}});
+    }
+    std::multiset<std::string> want = {"busybox:latest"};
+    for (std::string r : {"0", "1"})
+        for (std::string n : {"imp/a:", "imp/b:", "com/c0:", "com/c1:", "tagged:"})
+            want.insert(n + r);
+    CHECK(listed_names(s) == want);
+    for (std::string r : {"0", "1"}) {
+        CHECK(read_file(lower_dirs(s, "imp/a:" + r)[0] + "/etc/id") == "a" + r + " " + r + "\n");
+        for (std::string c : {"0", "1"}) {
+            // Each commit holds what its container had when it ran, whole.
+            std::string top = lower_dirs(s, "com/c" + c + ":" + r)[0];
+            CHECK(read_file(top + "/made/r" + r) == "c" + c + " round " + r + "\n");
+        }
+    }
+    // Only the two created containers remain: the runs removed theirs.
+    CHECK(list_dir(s.root + "/containers").size() == 2);
+    auto f = s.lf({"fsck"});
+    INFO(f.output);
+    CHECK(f.output.ends_with(": no problems\n"));
+}
+
 TEST_CASE("one tar imported under many names at once, then removed at once", "[concurrency]") {
     TestStore s;
     TempDir t;
