@@ -62,6 +62,39 @@ std::string hash_xattrs(int pathfd, const std::string& path) {
     return h.hex();
 }
 
+// JSON strings must be UTF-8 and file names need not be: bytes outside
+// printable ASCII, and '%', are written as %XX.
+std::string escape_path(std::string_view path) {
+    std::string out;
+    for (unsigned char c : path) {
+        if (c < 0x20 || c >= 0x7f || c == '%') {
+            char buf[4];
+            std::snprintf(buf, sizeof buf, "%%%02X", c);
+            out += buf;
+        } else {
+            out += char(c);
+        }
+    }
+    return out;
+}
+
+std::string unescape_path(std::string_view text) {
+    std::string out;
+    for (size_t i = 0; i < text.size(); i++) {
+        if (text[i] != '%') {
+            out += text[i];
+            continue;
+        }
+        unsigned v = 0;
+        if (i + 2 >= text.size() ||
+            std::sscanf(std::string(text.substr(i + 1, 2)).c_str(), "%2X", &v) != 1)
+            fail("not a layer file index");
+        out += char(v);
+        i += 2;
+    }
+    return out;
+}
+
 struct Walked {
     FileRecord rec;
     dev_t dev;
@@ -130,8 +163,8 @@ std::vector<FileRecord> scan_layer_files(int dirfd) {
 std::string encode_layer_files(const std::vector<FileRecord>& files) {
     json list = json::array();
     for (const auto& f : files)
-        list.push_back(
-            {f.path, f.mode, f.uid, f.gid, f.size, f.mtime_ns, f.data, f.xattrs, f.link});
+        list.push_back({escape_path(f.path), f.mode, f.uid, f.gid, f.size, f.mtime_ns, f.data,
+                        f.xattrs, escape_path(f.link)});
     return json{{"version", kVersion}, {"files", std::move(list)}}.dump();
 }
 
@@ -144,10 +177,10 @@ std::vector<FileRecord> decode_layer_files(std::string_view text) {
     try {
         for (const auto& e : j["files"]) {
             if (!e.is_array() || e.size() != 9) fail("not a layer file index");
-            out.push_back({e[0].get<std::string>(), e[1].get<uint32_t>(), e[2].get<uint32_t>(),
-                           e[3].get<uint32_t>(), e[4].get<uint64_t>(), e[5].get<int64_t>(),
-                           e[6].get<std::string>(), e[7].get<std::string>(),
-                           e[8].get<std::string>()});
+            out.push_back({unescape_path(e[0].get<std::string>()), e[1].get<uint32_t>(),
+                           e[2].get<uint32_t>(), e[3].get<uint32_t>(), e[4].get<uint64_t>(),
+                           e[5].get<int64_t>(), e[6].get<std::string>(), e[7].get<std::string>(),
+                           unescape_path(e[8].get<std::string>())});
         }
     } catch (const json::exception&) {
         fail("not a layer file index");

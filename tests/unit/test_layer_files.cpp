@@ -27,7 +27,8 @@ std::vector<FileRecord> tree() {
 
 TEST_CASE("a layer file index decodes to what was encoded") {
     auto files = tree();
-    files[3].path = "name with \"quotes\",\ttabs\nand newlines";
+    files[3].path = "name with \"quotes\",\ttabs\nand newlines, 100% caf\xe9 \xff";
+    files[4].link = files[3].path;
     CHECK(decode_layer_files(encode_layer_files(files)) == files);
     CHECK(decode_layer_files(encode_layer_files({})).empty());
 }
@@ -35,6 +36,7 @@ TEST_CASE("a layer file index decodes to what was encoded") {
 TEST_CASE("anything else is not a layer file index") {
     for (std::string text : {"", "{", "[]", "{\"version\":2,\"files\":[]}", "{\"version\":1}",
                              "{\"version\":1,\"files\":{}}", "{\"version\":1,\"files\":[[1]]}",
+                             "{\"version\":1,\"files\":[[\"a%4\",1,0,0,0,0,\"\",\"\",\"\"]]}",
                              "{\"version\":1,\"files\":[[\"a\",1,0,0,0,0,\"\",\"\",7]]}"}) {
         CAPTURE(text);
         CHECK_THROWS_AS(decode_layer_files(text), layerfs::store::Failure);
