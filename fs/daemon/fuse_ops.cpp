@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <mutex>
@@ -329,19 +330,51 @@ void op_fsync(fuse_req_t req, fuse_ino_t, int datasync, fuse_file_info* fi) {
     reply_status(req, ofs(req).fsync(fd_of(fi), datasync));
 }
 
+// A listing's entries with their offsets. An offset is a hash of the name, not
+// an index: the kernel keeps one cache of a directory's entries for all its open
+// handles, fills it from any of them and resumes one handle at an offset another
+// returned, so an offset must mean the same place in every listing of the
+// directory (as ext4's hash cookies do). Indexes into listings made at different
+// times showed a name twice when a name was added in between.
 struct DirHandle {
-    DirListing listing;
-    bool read_once = false;
+    std::vector<std::pair<uint64_t, MergedEntry>> entries;  // "." and ".." first, then by offset
+    bool listed = false;
 };
+
+// "." and ".." are 1 and 2; names get 3..2^63-1 (the kernel's offsets are signed).
+uint64_t name_offset(const std::string& name) {
+    uint64_t h = std::hash<std::string>()(name) >> 1;
+    return h < 3 ? h + 3 : h;
+}
+
+Status list_into(OverlayFs& fs, Node* dir, DirHandle& h) {
+    auto r = fs.opendir(dir);
+    if (!r) return r.error();
+    h.entries.clear();
+    h.entries.reserve(r->entries.size());
+    for (auto& e : r->entries) {
+        uint64_t off = h.entries.size() < 2 ? h.entries.size() + 1 : name_offset(e.name);
+        h.entries.emplace_back(off, std::move(e));
+    }
+    // Names with the same hash in the order of their names, the same in every listing.
+    std::sort(h.entries.begin() + std::min<ptrdiff_t>(2, ptrdiff_t(h.entries.size())),
+              h.entries.end(), [](const auto& a, const auto& b) {
+                  return a.first != b.first ? a.first < b.first : a.second.name < b.second.name;
+              });
+    h.listed = true;
+    return {};
+}
 
 void op_opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     guarded(req, [&] {
-        auto r = ofs(req).opendir(node_of(req, ino));
-        if (!r) return (void)fuse_reply_err(req, r.err());
-        auto* h = new DirHandle{std::move(*r), false};
+        if (!node_of(req, ino)->is_dir()) return (void)fuse_reply_err(req, ENOTDIR);
+        auto* h = new DirHandle;
         fi->fh = reinterpret_cast<uint64_t>(h);
         // Listings change only through this mount, and the kernel drops its cached
-        // copy when it changes one: let it keep listings across opens.
+        // copy when it changes one: let it keep listings across opens. The listing
+        // is made at the first READDIR, after the kernel noted which version of the
+        // directory its cache holds: made here, a change between this open and that
+        // READDIR would stay cached unseen.
         fi->cache_readdir = 1;
         fi->keep_cache = 1;
         if (fuse_reply_open(req, fi) == -ENOENT) delete h;
@@ -353,18 +386,20 @@ void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_fil
     guarded(req, [&] {
         auto* h = reinterpret_cast<DirHandle*>(fi->fh);
         Node* dir = node_of(req, ino);
-        if (off == 0 && h->read_once) {
-            // rewinddir(): show what changed since opendir.
-            auto r = ofs(req).opendir(dir);
-            if (!r) return (void)fuse_reply_err(req, r.err());
-            h->listing = std::move(*r);
+        // At offset 0 (the first read, or rewinddir()): what the directory holds now.
+        // Elsewhere, a handle that never listed resumes where the kernel's cache,
+        // filled through another handle, ended.
+        if (off == 0 || !h->listed) {
+            if (auto s = list_into(ofs(req), dir, *h); !s)
+                return (void)fuse_reply_err(req, s.err());
         }
-        h->read_once = true;
         std::string buf(size, '\0');
         size_t used = 0;
-        auto& entries = h->listing.entries;
-        for (size_t i = size_t(off); i < entries.size(); ++i) {
-            const auto& e = entries[i];
+        auto& entries = h->entries;
+        auto start = std::upper_bound(entries.begin(), entries.end(), uint64_t(off),
+                                      [](uint64_t o, const auto& e) { return o < e.first; });
+        for (size_t i = size_t(start - entries.begin()); i < entries.size(); ++i) {
+            const auto& [next, e] = entries[i];
             size_t n;
             if (plus) {
                 fuse_entry_param p{};
@@ -374,7 +409,7 @@ void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_fil
                     p.attr.st_mode = mode_t(e.type) << 12;
                 } else {
                     auto r = ofs(req).lookup(dir, e.name.c_str());
-                    if (!r && r.err() == ENOENT) continue;  // gone since opendir
+                    if (!r && r.err() == ENOENT) continue;  // gone since listed
                     if (r) {
                         p = entry_param(req, *r);
                         counted = r->node;
@@ -385,7 +420,7 @@ void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_fil
                     }
                 }
                 n = fuse_add_direntry_plus(req, buf.data() + used, size - used, e.name.c_str(), &p,
-                                           off_t(i + 1));
+                                           off_t(next));
                 if (n > size - used) {
                     if (counted) ofs(req).forget(counted, 1);
                     break;
@@ -395,7 +430,7 @@ void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_fil
                 st.st_ino = e.ino;
                 st.st_mode = mode_t(e.type) << 12;
                 n = fuse_add_direntry(req, buf.data() + used, size - used, e.name.c_str(), &st,
-                                      off_t(i + 1));
+                                      off_t(next));
                 if (n > size - used) break;
             }
             used += n;

@@ -1,6 +1,7 @@
 // Changes to names: create, mkdir, mknod, symlink, link, unlink, rmdir, rename.
 // Each one copies up what it touches, then changes the upper layer under the
 // namespace lock, writing whiteouts where a lower name must disappear.
+#include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/fs.h>
@@ -25,6 +26,36 @@ Status check_new_name(const char* name) {
     if (n.size() > NAME_MAX) return err(ENAMETOOLONG, "create");
     // The overlay owns ".wh." names; letting users create them would hide files.
     if (whiteout::is_reserved_name(n)) return err(EINVAL, "create");
+    return {};
+}
+
+// Removes the whiteouts in an upper directory tree that has stopped merging
+// with lower layers (a directory moved whole): they hide nothing any more, and
+// kernel overlayfs lists a directory that does not merge as it is on disk, so
+// it would show them as entries that cannot be looked up. Times stay as they were.
+Status drop_whiteouts(int dirfd) {
+    auto st = LFS_TRY(sys::stat_fd(dirfd));
+    bool changed = false;
+    for (auto& e : LFS_TRY(sys::read_dir(dirfd))) {
+        if (e.type == DT_DIR) {
+            auto sub =
+                LFS_TRY(sys::open_at(dirfd, e.name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW));
+            LFS_CHECK(drop_whiteouts(sub.get()));
+            continue;
+        }
+        bool whiteout = whiteout::classify_name(e.name).kind == whiteout::NameKind::Whiteout;
+        if (!whiteout && (e.type == DT_CHR || e.type == DT_UNKNOWN)) {
+            auto est = sys::stat_at(dirfd, e.name.c_str());
+            whiteout = est && whiteout::is_whiteout_device(est->st_mode, est->st_rdev);
+        }
+        if (!whiteout) continue;
+        LFS_CHECK(sys::unlink_at(dirfd, e.name.c_str(), 0));
+        changed = true;
+    }
+    if (changed) {
+        struct timespec times[2] = {st.st_atim, st.st_mtim};
+        (void)sys::utimens_fd(dirfd, times);
+    }
     return {};
 }
 
@@ -378,6 +409,8 @@ Status OverlayFs::rename(Node* p1, const char* n1, Node* p2, const char* n2, uns
         if (!t.exists) return err(ENOENT, "rename");
         const bool tdir = S_ISDIR(t.st.st_mode);
         LFS_CHECK(sys::rename_at(pu1, n1, pu2, n2, RENAME_EXCHANGE));
+        if (sdir && s.lower_exists) LFS_CHECK(drop_whiteouts(s.fd.get()));
+        if (tdir && t.lower_exists) LFS_CHECK(drop_whiteouts(t.fd.get()));
         // Each moved directory is complete in the upper layer now; hide whatever
         // the lower layers have at its new place.
         if (sdir && (t.lower_exists || t.upper_whiteout)) LFS_CHECK(set_opaque(s.fd.get()));
@@ -419,6 +452,7 @@ Status OverlayFs::rename(Node* p1, const char* n1, Node* p2, const char* n2, uns
     }
     if (t.upper_whiteout && !t.upper_whiteout_dev)
         (void)sys::unlink_at(pu2, whiteout::whiteout_name(n2).c_str(), 0);
+    if (sdir && s.lower_exists) LFS_CHECK(drop_whiteouts(s.fd.get()));
     if (sdir && (t.lower_exists || t.upper_whiteout)) LFS_CHECK(set_opaque(s.fd.get()));
     if (t.exists) {
         if (t.top == 0 && S_ISREG(t.st.st_mode) && t.st.st_nlink > 1) adjust_nlink(t.fd.get(), -1);
