@@ -133,6 +133,10 @@ class OverlayFs {
     enum class CopyUp { Full, Empty, Metadata };
     Status copy_up(Node* n, CopyUp how = CopyUp::Full);
     Status copy_up_data(Node* n);
+    // The metadata a data copy-up saves on the copy until its writes are done,
+    // and its putting back when a killed daemon left it there (true if it did).
+    const char* data_copy_xattr() const;
+    bool finish_killed_data_copy(int upper);
     std::string path_of(Node* n);  // "a/b" from the root; empty if unreachable
     Status find_metacopy_data(Node* parent, const std::string& name, Child& c);
     Status copy_up_tree(Node* dir);  // Metadata for everything in it

@@ -7,6 +7,7 @@
 #include <linux/fs.h>
 #include <cstdio>
 #include <mutex>
+#include <optional>
 
 #include "fs/overlay/copy_data.hpp"
 #include "fs/overlay/layer_probe.hpp"
@@ -273,6 +274,70 @@ Status OverlayFs::copy_up_file(Node* n, CopyUp how) {
     return hardlinked ? link_known_aliases(n) : Status{};
 }
 
+namespace {
+
+// What writing a file's data changes in its metadata: set-id bits (without
+// CAP_FSETID), file capabilities, times.
+struct WriteTouched {
+    struct timespec times[2];
+    mode_t mode;
+    std::optional<std::string> caps;
+};
+
+WriteTouched touched_by_write(int fd, const struct stat& st) {
+    WriteTouched w{{st.st_atim, st.st_mtim}, mode_t(st.st_mode & 07777), std::nullopt};
+    if (auto c = sys::getxattr_fd(fd, "security.capability")) w.caps = std::move(*c);
+    return w;
+}
+
+std::string format_touched(const WriteTouched& w) {
+    char buf[128];
+    std::snprintf(buf, sizeof buf, "%lld %ld %lld %ld %o\n", (long long)w.times[0].tv_sec,
+                  w.times[0].tv_nsec, (long long)w.times[1].tv_sec, w.times[1].tv_nsec,
+                  unsigned(w.mode));
+    return buf + w.caps.value_or("");
+}
+
+std::optional<WriteTouched> parse_touched(const std::string& v) {
+    WriteTouched w{};
+    long long as, ms;
+    unsigned mode;
+    auto nl = v.find('\n');
+    if (nl == std::string::npos ||
+        std::sscanf(v.c_str(), "%lld %ld %lld %ld %o", &as, &w.times[0].tv_nsec, &ms,
+                    &w.times[1].tv_nsec, &mode) != 5)
+        return std::nullopt;
+    w.times[0].tv_sec = as;
+    w.times[1].tv_sec = ms;
+    w.mode = mode & 07777;
+    if (nl + 1 < v.size()) w.caps = v.substr(nl + 1);
+    return w;
+}
+
+Status put_back(int fd, const WriteTouched& w) {
+    Status r;
+    if (auto now = sys::stat_fd(fd); now && mode_t(now->st_mode & 07777) != w.mode)
+        r = sys::chmod_fd(fd, w.mode);
+    if (w.caps && !sys::getxattr_fd(fd, "security.capability"))
+        (void)sys::setxattr_fd(fd, "security.capability", *w.caps);
+    (void)sys::utimens_fd(fd, w.times);
+    return r;
+}
+
+}  // namespace
+
+const char* OverlayFs::data_copy_xattr() const {
+    return caps_.kernel_whiteouts ? "trusted.overlay.layerfs.data_copy"
+                                  : "user.overlay.layerfs.data_copy";
+}
+
+bool OverlayFs::finish_killed_data_copy(int upper) {
+    auto v = sys::getxattr_fd(upper, data_copy_xattr());
+    if (!v) return false;
+    if (auto w = parse_touched(*v); !w || !put_back(upper, *w)) return false;
+    return sys::removexattr_fd(upper, data_copy_xattr()).ok();
+}
+
 // The data of a metadata-only copy, written into that copy in place. Until the
 // metacopy xattr goes (after an fsync) readers and a remount still take the
 // lower file, so a crash leaves the old data showing, never a partial copy.
@@ -282,13 +347,19 @@ Status OverlayFs::copy_up_data(Node* n) {
     const int up = n->upper.load(std::memory_order_acquire);
     auto lst = LFS_TRY(sys::stat_fd(n->lower.get()));
     auto ust = LFS_TRY(sys::stat_fd(up));
-    // A write drops set-id bits (without CAP_FSETID) and file capabilities: both
-    // are put back, as are the times, so the copy looks as it did.
-    auto caps = sys::getxattr_fd(up, "security.capability");
+    // The writes change what the copy shows while it still shows the old data;
+    // it is put back after them, and kept beside the file until then, so that
+    // the first lookup after a killed daemon puts it back too (best effort:
+    // the data stays whole without it).
+    const WriteTouched before = touched_by_write(up, ust);
+    auto save = [&] { return sys::setxattr_fd(up, data_copy_xattr(), format_touched(before)); };
+    const bool saved = save().ok();
     auto out = sys::reopen(up, O_WRONLY);
     if (!out && out.err() == EACCES && ust.st_uid == self_uid_) {
-        // A rootless daemon owns the copy but need not have write permission on it.
+        // A rootless daemon owns the copy but need not have write permission on
+        // it (nor, then, on its user.* xattrs).
         LFS_CHECK(sys::chmod_fd(up, (ust.st_mode & 07777) | S_IWUSR));
+        if (!saved) (void)save();
         out = sys::reopen(up, O_WRONLY);
     }
     Status r = out ? Status{} : Status{out.error()};
@@ -297,12 +368,8 @@ Status OverlayFs::copy_up_data(Node* n) {
         r = in ? copy_file_data(in->get(), out->get(), lst.st_size) : Status{in.error()};
     }
     if (r && !cfg_.no_sync && ::fsync(out->get()) < 0) r = errno_error("fsync");
-    if (auto now = sys::stat_fd(up); now && now->st_mode != ust.st_mode)
-        if (auto m = sys::chmod_fd(up, ust.st_mode & 07777); !m && r) r = m;
-    if (caps && !sys::getxattr_fd(up, "security.capability"))
-        (void)sys::setxattr_fd(up, "security.capability", *caps);
-    struct timespec times[2] = {ust.st_atim, ust.st_mtim};
-    (void)sys::utimens_fd(up, times);
+    if (auto m = put_back(up, before); !m && r) r = m;
+    (void)sys::removexattr_fd(up, data_copy_xattr());
     LFS_CHECK(r);
     for (auto names : {whiteout::kMetacopyXattrs, whiteout::kRedirectXattrs})
         for (const char* x : names)

@@ -278,6 +278,11 @@ Result<struct stat> OverlayFs::getattr(Node* n) {
 Status OverlayFs::find_metacopy_data(Node* parent, const std::string& name, Child& c) {
     auto m = LFS_TRY(read_metacopy(c.fd.get()));
     if (!m.is) return {};
+    // A node for it means this daemon knows the file (and may be copying it);
+    // without one, metadata saved by a data copy-up was left by a killed daemon.
+    if (!read_only() && !table_.find({c.st.st_dev, c.st.st_ino}) &&
+        finish_killed_data_copy(c.fd.get()))
+        c.st = LFS_TRY(sys::stat_fd(c.fd.get()));
     const bool absolute = !m.redirect.empty() && m.redirect[0] == '/';
     std::vector<int> dirs;
     for (auto& l : (absolute ? root_.get() : parent)->lower_dirs)
