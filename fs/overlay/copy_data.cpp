@@ -21,8 +21,8 @@ static Status copy_range(int src, int dst, off_t from, off_t to) {
             std::vector<char> buf(1 << 20);
             size_t want = std::min<size_t>(buf.size(), size_t(to - from));
             n = ::pread(src, buf.data(), want, from);
-            if (n > 0 && ::pwrite(dst, buf.data(), size_t(n), from) != n)
-                return errno_error("write");
+            // A full disk first shows as a short write: the next one says why.
+            if (n > 0) LFS_CHECK(sys::pwrite_all(dst, buf.data(), size_t(n), from));
         }
         if (n < 0) return errno_error("copy_file_range");
         if (n == 0) break;  // the source shrank under us

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <linux/fs.h>
+#include <algorithm>
 #include <cstdio>
 #include <mutex>
 #include <optional>
@@ -368,6 +369,14 @@ Status OverlayFs::copy_up_data(Node* n) {
         r = in ? copy_file_data(in->get(), out->get(), lst.st_size) : Status{in.error()};
     }
     if (r && !cfg_.no_sync && ::fsync(out->get()) < 0) r = errno_error("fsync");
+    // A copy that failed (a full disk) gives its blocks back: the file is still
+    // the lower one's metadata and must hold nothing more.
+    if (!r && out &&
+        ::fallocate(out->get(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0,
+                    std::max(lst.st_size, ust.st_size)) < 0) {
+        (void)sys::truncate_fd(out->get(), 0);
+        (void)sys::truncate_fd(out->get(), ust.st_size);
+    }
     if (auto m = put_back(up, before); !m && r) r = m;
     (void)sys::removexattr_fd(up, data_copy_xattr());
     LFS_CHECK(r);
