@@ -139,8 +139,9 @@ void apply(json& cfg, const std::string& instruction, Applied& done) {
         json& env = cfg["Env"];
         if (!env.is_array()) env = json::array();
         for (auto& [k, v] : pairs(what, words(arg), arg, true)) {
-            auto same = [&](const json& e) {
-                return e.is_string() && e.get<std::string>().rfind(k + "=", 0) == 0;
+            // Captured by name: clang 14 cannot capture a structured binding.
+            auto same = [&key = k](const json& e) {
+                return e.is_string() && e.get<std::string>().rfind(key + "=", 0) == 0;
             };
             auto it = std::find_if(env.begin(), env.end(), same);
             if (it != env.end())
@@ -165,7 +166,11 @@ void apply(json& cfg, const std::string& instruction, Applied& done) {
         for (auto& v : list)
             vols[v.get<std::string>()] = json::object();
     } else if (word == "WORKDIR") {
-        cfg["WorkingDir"] = join_workdir(cfg.value("WorkingDir", ""), arg);
+        // A WorkingDir that is not a string (null, as some tools write it) is
+        // no base, as docker's decoder takes it for "".
+        auto old = cfg.find("WorkingDir");
+        std::string base = old != cfg.end() && old->is_string() ? old->get<std::string>() : "";
+        cfg["WorkingDir"] = join_workdir(base, arg);
     } else {  // USER, STOPSIGNAL
         if (arg.find_first_of(" \t") != std::string::npos) fail(what + ": one word expected");
         cfg[word == "USER" ? "User" : "StopSignal"] = arg;

@@ -36,7 +36,7 @@ Kind sniff_tar(const std::string& path) {
     support_compressions(a.get());
     archive_read_support_format_tar(a.get());
     if (archive_read_open_filename(a.get(), path.c_str(), 1 << 20) != ARCHIVE_OK)
-        fail(path + ": not a tar archive: " + archive_error_string(a.get()));
+        fail(path + ": not a tar archive: " + archive_error(a.get()));
     bool layout = false, index = false, docker = false;
     archive_entry* e;
     int r;
@@ -48,7 +48,7 @@ Kind sniff_tar(const std::string& path) {
         docker |= name == "manifest.json";
         archive_read_data_skip(a.get());
     }
-    if (r != ARCHIVE_EOF) fail(path + ": malformed tar: " + archive_error_string(a.get()));
+    if (r != ARCHIVE_EOF) fail(path + ": malformed tar: " + archive_error(a.get()));
     if (docker) return Kind::DockerArchive;  // docker >= 25 writes an OCI layout too
     if (layout && index) return Kind::OciArchive;
     return Kind::RootfsTar;

@@ -12,8 +12,21 @@ namespace {
 
 using json = nlohmann::json;
 
+// Far deeper than any real document. The parser itself takes any depth, but
+// dump() recurses: a stored config nested a million deep (16 MiB is allowed)
+// overflowed the stack when commit or inspect wrote it out again.
+constexpr int kMaxDepth = 1000;
+
 json parse_json(std::string_view text, const std::string& what) {
-    json j = json::parse(text, nullptr, false);
+    auto shallow = [&](int depth, json::parse_event_t event, json&) {
+        // depth counts the objects and arrays around this one.
+        bool opens =
+            event == json::parse_event_t::object_start || event == json::parse_event_t::array_start;
+        if (opens && depth >= kMaxDepth)
+            fail(what + ": nested deeper than " + std::to_string(kMaxDepth));
+        return true;
+    };
+    json j = json::parse(text, shallow, false);
     if (j.is_discarded()) fail(what + ": malformed JSON");
     if (!j.is_object()) fail(what + ": not a JSON object");
     return j;

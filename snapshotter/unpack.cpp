@@ -78,7 +78,7 @@ struct TarStream {
     static la_ssize_t read(archive* a, void* self, const void** out) {
         auto* s = static_cast<TarStream*>(self);
         la_ssize_t n = s->next(out);
-        if (n < 0) archive_set_error(a, EIO, "%s", archive_error_string(s->raw));
+        if (n < 0) archive_set_error(a, EIO, "%s", archive_error(s->raw));
         return n;
     }
 };
@@ -313,7 +313,7 @@ void Extractor::regular(archive* a, archive_entry* e, int parent, const char* ba
         // with neither block padding nor end marker; umoci and docker accept
         // them. Only a member whose data is all there is let through.
         if (!(stream_.ended && end == length && !archive_entry_sparse_count(e)))
-            refuse(archive_error_string(a) ? archive_error_string(a) : "read error");
+            refuse(archive_error(a));
         cut_short_ = true;
     }
     // Sparse members end in a hole that no block covered.
@@ -408,7 +408,7 @@ ArchivePtr open_blob(BlobReader& blob) {
     archive_read_support_format_raw(raw.get());
     archive_read_support_format_empty(raw.get());
     if (archive_read_open(raw.get(), &blob, nullptr, BlobReader::read, nullptr) != ARCHIVE_OK)
-        fail(std::string("layer blob: ") + archive_error_string(raw.get()));
+        fail(std::string("layer blob: ") + archive_error(raw.get()));
     // The raw reader passes an uncompressed blob through to its end, every byte.
     if (archive_filter_code(raw.get(), 0) == ARCHIVE_FILTER_NONE) blob.hashing = false;
     return raw;
@@ -436,10 +436,15 @@ void drain(TarStream& stream) {
     la_ssize_t n;
     while ((n = stream.next(&rest)) > 0) {
     }
-    if (n < 0) fail(std::string("layer blob: ") + archive_error_string(stream.raw));
+    if (n < 0) fail(std::string("layer blob: ") + archive_error(stream.raw));
 }
 
 }  // namespace
+
+const char* archive_error(archive* a) {
+    const char* msg = archive_error_string(a);
+    return msg && *msg ? msg : "damaged or truncated (libarchive gave no reason)";
+}
 
 void support_compressions(archive* a) {
     archive_read_support_filter_gzip(a);
@@ -456,7 +461,7 @@ LayerStats unpack_layer(int in_fd, int dest, const Identity& who, const Progress
     archive_entry* e;
     int r = archive_read_next_header(raw.get(), &e);
     if (r != ARCHIVE_OK && r != ARCHIVE_EOF)
-        fail(std::string("layer blob: ") + archive_error_string(raw.get()));
+        fail(std::string("layer blob: ") + archive_error(raw.get()));
 
     TarStream stream{raw.get(), tee, {}};
     Extractor x(dest, who, stats, stream);
@@ -465,10 +470,10 @@ LayerStats unpack_layer(int in_fd, int dest, const Identity& who, const Progress
         archive_read_support_format_tar(tar.get());
         archive_read_support_format_empty(tar.get());
         if (archive_read_open(tar.get(), &stream, nullptr, TarStream::read, nullptr) != ARCHIVE_OK)
-            fail(std::string("layer tar: ") + archive_error_string(tar.get()));
+            fail(std::string("layer tar: ") + archive_error(tar.get()));
         while ((r = archive_read_next_header(tar.get(), &e)) != ARCHIVE_EOF) {
             if (r != ARCHIVE_OK && r != ARCHIVE_WARN)
-                fail(std::string("layer tar: malformed: ") + archive_error_string(tar.get()));
+                fail(std::string("layer tar: malformed: ") + archive_error(tar.get()));
             x.member(tar.get(), e);
             if (x.cut_short()) break;
         }
@@ -488,7 +493,7 @@ LayerStats digest_layer(int in_fd) {
     archive_entry* e;
     int r = archive_read_next_header(raw.get(), &e);
     if (r != ARCHIVE_OK && r != ARCHIVE_EOF)
-        fail(std::string("layer blob: ") + archive_error_string(raw.get()));
+        fail(std::string("layer blob: ") + archive_error(raw.get()));
     TarStream stream{raw.get(), -1, {}};
     if (r == ARCHIVE_OK) drain(stream);
     finish_blob(blob);

@@ -42,6 +42,10 @@ LayerStats unpack_layer(int in_fd, int dest, const Identity& who, const Progress
 // Lets a libarchive reader take the compressions image layers come in.
 void support_compressions(archive* a);
 
+// libarchive's message for a's last error, never null: some failures (a pax
+// header cut short, for one) set none, and a null would crash the message.
+const char* archive_error(archive* a);
+
 // The blob digest and diff_id of a layer blob, read without unpacking it.
 LayerStats digest_layer(int in_fd);
 

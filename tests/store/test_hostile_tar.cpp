@@ -352,6 +352,14 @@ TEST_CASE("malformed and truncated tar headers are refused", "[hostile]") {
         h.refused_everywhere(rawtar::huge_pax_header(uint64_t{2} << 30),
                              {"malformed", "header too large"});
     }
+    SECTION("a pax extended header cut short") {
+        // libarchive refuses it without a message: the null crashed the import
+        // (found by tests/fuzz/fuzz_unpack).
+        std::string cut = rawtar::header("PaxHeaders/f", 'x', 194);
+        h.refused_everywhere(cut, {"malformed", "damaged or truncated"});
+        h.refused_everywhere(cut + rawtar::padded("19 path=something\n").substr(0, 100),
+                             {"malformed", "damaged or truncated"});
+    }
     SECTION("a pax size record claiming a huge member") {
         h.refused_everywhere(rawtar::pax_size_claim(uint64_t{1} << 50),
                              {"member 'big'", "Truncated tar archive"});

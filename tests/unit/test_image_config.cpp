@@ -499,6 +499,17 @@ TEST_CASE("derive_config: WORKDIR joins relative directories", "[image_config]")
     CHECK(derive(parent, spec_with({"WORKDIR rel"}))["config"]["WorkingDir"] == "/rel");
 }
 
+TEST_CASE("derive_config: WORKDIR over a WorkingDir that is not a string", "[image_config]") {
+    // Found by tests/fuzz/fuzz_oci_json: json::value() threw type_error here.
+    json parent = parent_config();
+    for (const json& odd : {json(nullptr), json(5), json::array({"/x"}), json::object()}) {
+        parent["config"]["WorkingDir"] = odd;
+        INFO("WorkingDir " << odd.dump());
+        CHECK(derive(parent, spec_with({"WORKDIR rel"}))["config"]["WorkingDir"] == "/rel");
+        CHECK(derive(parent, spec_with({"WORKDIR /abs"}))["config"]["WorkingDir"] == "/abs");
+    }
+}
+
 TEST_CASE("derive_config: VOLUME in JSON and word form", "[image_config]") {
     json vols = config_after({"VOLUME [\"/data\", \"/with space\"]", "VOLUME /a /b"})["Volumes"];
     INFO("Volumes: " << vols.dump());

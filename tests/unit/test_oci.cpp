@@ -487,6 +487,23 @@ TEST_CASE("parse_config: malformed JSON and non-objects", "[oci]") {
     check_config_fails("\"config\"", "not a JSON object");
 }
 
+TEST_CASE("every document: nesting deeper than 1000 is refused", "[oci]") {
+    // Found by tests/fuzz/fuzz_oci_json: derive_config's dump() of a parent this
+    // deep overflowed the stack.
+    auto nested = [](int depth) {
+        return R"({"schemaVersion":2,"manifests":[],"rootfs":{"diff_ids":[]},"x":)" +
+               std::string(depth, '[') + std::string(depth, ']') + "}";
+    };
+    // The document itself and 999 arrays: 1000 levels.
+    CHECK(store::parse_config(nested(999), "config").diff_ids.empty());
+    CHECK(store::parse_index(nested(999), "index").manifests.empty());
+    for (int depth : {1000, 1 << 20}) {
+        check_config_fails(nested(depth), "nested deeper than 1000");
+        check_index_fails(nested(depth), "nested deeper than 1000");
+        check_manifest_fails(nested(depth), "nested deeper than 1000");
+    }
+}
+
 TEST_CASE("parse_config: missing or mistyped rootfs", "[oci]") {
     json j = oci_config();
     j.erase("rootfs");
