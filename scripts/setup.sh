@@ -4,8 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# clang and its runtimes (libFuzzer, which clang only recommends) are for scripts/fuzz.sh.
 packages=(
-  build-essential cmake pkg-config clang-format
+  build-essential cmake pkg-config clang-format clang libclang-rt-14-dev
   libfuse3-dev fuse3 liburing-dev libxxhash-dev libssl-dev libspdlog-dev catch2
   libarchive-dev nlohmann-json3-dev libcli11-dev
   fuse-overlayfs attr kmod util-linux passwd busybox-static zstd
