@@ -176,11 +176,13 @@ void cmd_inspect(const GlobalOptions& g, const std::vector<std::string>& images)
         out.push_back(
             {{"Id", store::digest_of_hex(img.id)},
              {"RepoTags", img.refs},
-             {"Created", config.value("created", "")},
-             {"Author", config.value("author", "")},
-             {"Architecture", config.value("architecture", "")},
-             {"Os", config.value("os", "")},
-             {"Config", config.value("config", json::object())},
+             // Parsed, not read from the JSON: a config may give these as null.
+             {"Created", img.config.created},
+             {"Author", img.config.author},
+             {"Architecture", img.config.architecture},
+             {"Os", img.config.os},
+             {"Config", config.contains("config") && config["config"].is_object() ? config["config"]
+                                                                                  : json::object()},
              {"RootFS", {{"Type", "layers"}, {"Layers", layers}}},
              {"Size", image_size(s, img)},
              {"Manifest",

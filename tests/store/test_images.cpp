@@ -5,6 +5,7 @@
 #include "snapshotter/images.hpp"
 #include "snapshotter/store.hpp"
 #include "tests/store/store_helpers.hpp"
+#include "tests/support/oci_builder.hpp"
 
 using namespace layerfs::test;
 
@@ -119,4 +120,24 @@ TEST_CASE("export goes into a new or empty destination, never over anything else
     CHECK(s.lf({"export", "busybox", t / "x.tar"}).status == 1);
     CHECK(read_file(t / "x.tar") == "mine");
     CHECK(list_dir(t.path()) == std::vector<std::string>{"empty", "full", "x.tar"});
+}
+
+TEST_CASE("an image whose config gives null for optional fields lists, inspects and commits",
+          "[images]") {
+    TestStore s;
+    TempDir t;
+    OciLayoutBuilder b;
+    b.layer(TarBuilder().file("etc/motd", "hello\n").bytes());
+    b.null_fields = true;
+    b.write(t / "layout");
+    REQUIRE_OK(s.lf({"import", t / "layout", "nulls:1"}));
+    REQUIRE_OK(s.lf({"images"}));
+    REQUIRE_OK(s.lf({"history", "nulls:1"}));
+    auto j = inspect(s, "nulls:1");
+    CHECK(j["Created"] == "");
+    CHECK(j["Author"] == "");
+    CHECK(j["Config"] == nlohmann::json::object());
+    REQUIRE_OK(s.lf({"create", "--name", "c", "nulls:1"}));
+    REQUIRE_OK(s.lf({"commit", "-c", "WORKDIR /srv", "-c", "CMD sh", "c", "child:1"}));
+    CHECK(inspect(s, "child:1")["Config"]["WorkingDir"] == "/srv");
 }

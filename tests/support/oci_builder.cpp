@@ -411,6 +411,9 @@ OciLayoutBuilder::Written OciLayoutBuilder::write(const std::string& dir) const 
                    {"config", {{"Cmd", {"/bin/sh"}}}},
                    {"rootfs", {{"type", "layers"}, {"diff_ids", diff_ids}}},
                    {"history", history}};
+    if (null_fields)
+        for (const char* k : {"created", "author", "config"})
+            config[k] = nullptr;
     std::string config_text = malformed_json == Part::Config
                                   ? R"({"architecture": "amd64", "rootfs": {"diff_ids": [)"
                                   : config.dump();

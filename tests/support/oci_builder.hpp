@@ -100,6 +100,8 @@ class OciLayoutBuilder {
     std::string ref_name = "v1";
     std::string architecture = "amd64";
     std::string os = "linux";
+    // "created", "author" and "config" are null, which parsers must take as absent.
+    bool null_fields = false;
 
     // Knobs. A Layer knob means the layer numbered damaged_layer (from 0).
     size_t damaged_layer = 0;
