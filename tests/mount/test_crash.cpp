@@ -25,6 +25,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <optional>
@@ -39,6 +40,7 @@ using namespace layerfs::test;
 namespace {
 
 constexpr const char* kTempPrefix = "lfs-";  // the daemon's temps in WORKDIR/work
+constexpr const char* kDataCopyXattr = "trusted.overlay.layerfs.data_copy";
 constexpr size_t kPage = 4096;
 constexpr unsigned kOpsPerRound = 12;
 
@@ -363,14 +365,11 @@ pid_t daemon_of(const std::string& mnt) {
     return found;
 }
 
-bool alive(pid_t pid) {
-    try {
-        std::string st = read_file("/proc/" + std::to_string(pid) + "/stat");
-        auto paren = st.rfind(')');
-        return paren != std::string::npos && st.size() > paren + 2 && st[paren + 2] != 'Z';
-    } catch (...) {
-        return false;
-    }
+bool alive(pid_t pid) {  // and not a zombie
+    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+    std::string st((std::istreambuf_iterator<char>(in)), {});
+    auto paren = st.rfind(')');
+    return paren != std::string::npos && st.size() > paren + 2 && st[paren + 2] != 'Z';
 }
 
 // What a round's workload got done before the kill. Done: every operation
@@ -625,6 +624,11 @@ TEST_CASE("a daemon killed during copy-ups leaves every file old or new, and no 
             stats.after++;
         }
 
+        // Every name was looked up: what a killed data copy-up saved is put back.
+        for (auto& [name, st] : seen) {
+            INFO("upper " << name << " keeps the metadata a data copy-up saved");
+            CHECK(::lgetxattr((s.upper + "/" + name).c_str(), kDataCopyXattr, nullptr, 0) < 0);
+        }
         // The upper dir's own copies hold what the mount shows (metadata-only
         // copies hold holes and are left out).
         for (auto& [name, data] : contents) {
@@ -651,10 +655,8 @@ TEST_CASE("a daemon killed during copy-ups leaves every file old or new, and no 
         }
     }
 
-    std::printf(
-        "crash: %u rounds, %u with a fresh upper dir; kills with nothing in flight: %u; "
-        "in flight:",
-        rounds, stats.epochs, stats.none);
+    std::printf("crash: %u rounds, %u upper dirs; kills with nothing in flight: %u; in flight:",
+                rounds, stats.epochs, stats.none);
     for (int k = 0; k < 9; ++k)
         std::printf(" %s %u", kKindNames[k], stats.in_flight[k]);
     std::printf("; of those a copy-up %u, found done %u; rounds that left temps: %u\n",
@@ -674,7 +676,7 @@ TEST_CASE("a data copy-up a killed daemon left half done shows the metadata it h
     // As copy_up_data leaves it when killed inside its writes: the metadata
     // saved, some data in, the mtime and mode as the writes made them.
     const std::string up = s.upper + "/f";
-    set_xattr(up, "trusted.overlay.layerfs.data_copy", "1000000000 5 1100000000 7 750\n");
+    set_xattr(up, kDataCopyXattr, "1000000000 5 1100000000 7 750\n");
     int fd = ::open(up.c_str(), O_WRONLY | O_CLOEXEC);
     REQUIRE(fd >= 0);
     REQUIRE(::pwrite(fd, "lower", 5, 0) == 5);
@@ -688,7 +690,7 @@ TEST_CASE("a data copy-up a killed daemon left half done shows the metadata it h
     CHECK(st.st_mtim.tv_nsec == 7);
     CHECK((st.st_mode & 07777) == 0750);
     CHECK(read_file(m / "f") == "lower data");
-    CHECK(::lgetxattr(up.c_str(), "trusted.overlay.layerfs.data_copy", nullptr, 0) < 0);
+    CHECK(::lgetxattr(up.c_str(), kDataCopyXattr, nullptr, 0) < 0);
     append(m / "f", "+new");
     CHECK(read_file(m / "f") == "lower data+new");
     CHECK((lstat_of(m / "f").st_mode & 07777) == 0750);
