@@ -33,4 +33,10 @@ if compgen -G "$reports/*" >/dev/null; then
   status=1
 fi
 rm -rf "$reports"
+
+echo "== fuzzing (libFuzzer, 60 s a target)"
+bash scripts/fuzz.sh || status=1
+
+echo "== stress tests under TSan"
+bash scripts/tsan.sh || status=1
 exit $status
