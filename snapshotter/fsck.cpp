@@ -108,20 +108,21 @@ class Checker {
             refs_complete_ = false;
             return;
         }
-        std::map<std::string, std::vector<std::string>> names;  // manifest -> refs
+        std::map<std::string, std::vector<std::string>> refs;  // manifest -> names
         for (const auto& e : index)
-            names[e.manifest_hex].push_back(e.ref.empty() ? "<none>" : e.ref);
-        std::set<std::string> done, broken;
+            refs[e.manifest_hex].push_back(e.ref.empty() ? "<none>" : e.ref);
+        std::set<std::string> done;
+        bool broken = false;
         for (const auto& e : index) {
             if (!done.insert(e.manifest_hex).second) continue;
             report_.images++;
-            std::string what = "image " + join(names[e.manifest_hex]) +
+            std::string what = "image " + join(refs[e.manifest_hex]) +
                                " (manifest sha256:" + e.manifest_hex.substr(0, 12) + ")";
             Image img;
             try {
                 img = load_image(s_, e);
             } catch (const Failure& err) {
-                broken.insert(e.manifest_hex);
+                broken = true;
                 problem(what + ": " + err.what(), [&] {
                     auto kept = s_.read_index();
                     std::erase_if(kept, [&](const IndexEntry& k) {
@@ -146,7 +147,7 @@ class Checker {
             }
         }
         // An image left in the index unread hides which blobs and layers it needs.
-        if (!broken.empty() && !repair_) refs_complete_ = false;
+        if (broken && !repair_) refs_complete_ = false;
     }
 
     void containers() {

@@ -425,9 +425,11 @@ Outcome run_and_kill(const std::string& mnt, const std::vector<Op>& ops, pid_t d
         if (r.kind == 'B') o.in_flight = size_t(r.index);
         o.writing = r.kind == 'W' || (o.writing && r.kind != 'B');
         // After the kill calls fail with ENOTCONN, or ECONNABORTED when the
-        // daemon had them (ECANCELED when they were on its io_uring);
-        // anything else happened while it was alive.
-        if (r.kind == 'F' && r.err != ENOTCONN && r.err != ECONNABORTED && r.err != ECANCELED)
+        // daemon had them (ECANCELED or EINTR when they were on its io_uring:
+        // seen once in 100 rounds under ASan); anything else happened while it
+        // was alive. The file's state is checked either way.
+        const bool uring_end = r.err == ECANCELED || r.err == EINTR;
+        if (r.kind == 'F' && r.err != ENOTCONN && r.err != ECONNABORTED && !uring_end)
             FAIL_CHECK(describe(ops[size_t(r.index)]) << ": " << std::strerror(r.err));
     }
     if (o.in_flight != kNone && o.in_flight < o.done) o.in_flight = kNone;
