@@ -29,7 +29,7 @@ using json = nlohmann::json;
 constexpr const char* kBlobDir = "blobs/sha256";
 constexpr const char* kLayerMeta = "layer.json";
 constexpr const char* kLayerFiles = "files.json";  // see layer_files.hpp
-// tmp/<transaction>.journal: that transaction has moved files into the store.
+// tmp/*.journal: a change that can leave unnamed files was under way (Journal).
 constexpr const char* kJournal = ".journal";
 
 void mkdir_p(int dirfd, const std::string& path, mode_t mode) {
