@@ -22,17 +22,6 @@ namespace {
 // Damaged files listed per layer; the rest are counted.
 constexpr size_t kShownDifferences = 10;
 
-std::string read_small(int dirfd, const std::string& path) {
-    Fd f = must(sys::open_at(dirfd, path.c_str(), O_RDONLY), "reading " + path);
-    std::string out;
-    char buf[65536];
-    for (size_t n; (n = must(sys::read_some(f.get(), buf, sizeof buf), "reading " + path));) {
-        out.append(buf, n);
-        if (out.size() > (256u << 20)) fail(path + " is too large");
-    }
-    return out;
-}
-
 class Checker {
   public:
     Checker(Store& s, bool repair) : s_(s), repair_(repair) {}
@@ -221,7 +210,7 @@ class Checker {
             }
             std::vector<FileRecord> want;
             try {
-                want = decode_layer_files(read_small(ldir.get(), n + "/files.json"));
+                want = s_.layer_files(n);
             } catch (const Failure& e) {
                 problem(what + ": its file index: " + e.what(), restore(n));
                 continue;

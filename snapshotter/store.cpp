@@ -18,7 +18,6 @@
 #include "fs/sys/sys.hpp"
 #include "snapshotter/digest.hpp"
 #include "snapshotter/failure.hpp"
-#include "snapshotter/layer_files.hpp"
 #include "snapshotter/oci.hpp"
 
 namespace layerfs::store {
@@ -216,6 +215,12 @@ LayerInfo Store::layer_info(const std::string& diff_id) const {
     auto j = json::parse(read_all(f->get(), 1 << 20, "layer metadata"), nullptr, false);
     if (j.is_object()) info.content_size = j.value("content_size", uint64_t{0});
     return info;
+}
+
+std::vector<FileRecord> Store::layer_files(const std::string& diff_id) const {
+    std::string path = "layers/" + diff_id + "/" + kLayerFiles;
+    Fd f = must(sys::open_at(fd(), path.c_str(), O_RDONLY), "reading " + path);
+    return decode_layer_files(read_all(f.get(), 256 << 20, path));
 }
 
 std::vector<IndexEntry> Store::read_index() const {

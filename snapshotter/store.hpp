@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "fs/sys/fd.hpp"
+#include "snapshotter/layer_files.hpp"
 #include "snapshotter/unpack.hpp"
 
 namespace layerfs::store {
@@ -76,6 +77,9 @@ class Store {
     bool has_layer(const std::string& diff_id) const;
     std::string layer_dir(const std::string& diff_id) const;  // absolute path of diff/
     LayerInfo layer_info(const std::string& diff_id) const;
+    // The file index recorded when the layer was unpacked; throws Failure when
+    // it is missing or not one.
+    std::vector<FileRecord> layer_files(const std::string& diff_id) const;
 
     std::vector<IndexEntry> read_index() const;
     // Atomically replaces index.json (the caller holds the exclusive lock).

@@ -338,33 +338,6 @@ int perform(const std::string& mnt, const Op& op, int out, int32_t index) {
     ::_exit(0);
 }
 
-// The daemon serving mnt: the `layerfs mount` process whose last argument it is
-// (the command that started it has exited by the time the mount is live).
-pid_t daemon_of(const std::string& mnt) {
-    pid_t found = 0;
-    DIR* d = ::opendir("/proc");
-    REQUIRE(d);
-    while (dirent* e = ::readdir(d)) {
-        pid_t pid = pid_t(std::atoi(e->d_name));
-        if (pid <= 0) continue;
-        std::string cmd;
-        try {
-            cmd = read_file("/proc/" + std::string(e->d_name) + "/cmdline");
-        } catch (...) {
-            continue;  // gone meanwhile
-        }
-        std::vector<std::string> argv;
-        std::istringstream in(cmd);
-        for (std::string a; std::getline(in, a, '\0');)
-            argv.push_back(a);
-        if (argv.size() > 2 && argv[1] == "mount" && argv.back() == mnt &&
-            argv[0].find("layerfs") != std::string::npos)
-            found = pid;
-    }
-    ::closedir(d);
-    return found;
-}
-
 bool alive(pid_t pid) {  // and not a zombie
     std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
     std::string st((std::istreambuf_iterator<char>(in)), {});

@@ -46,25 +46,6 @@ class UringSwitch {
     std::string old_;
 };
 
-// The daemon serving the mount point: the `layerfs mount` process whose
-// command line names it.
-pid_t daemon_of(const std::string& mnt) {
-    DIR* d = ::opendir("/proc");
-    REQUIRE(d);
-    pid_t found = 0;
-    while (dirent* e = ::readdir(d)) {
-        pid_t pid = pid_t(std::atoi(e->d_name));
-        if (pid <= 0) continue;
-        std::ifstream in("/proc/" + std::string(e->d_name) + "/cmdline");
-        std::string cmd((std::istreambuf_iterator<char>(in)), {});
-        if (cmd.find("mount") != std::string::npos && cmd.find(mnt) != std::string::npos &&
-            cmd.find("layerfs") != std::string::npos)
-            found = pid;
-    }
-    ::closedir(d);
-    return found;
-}
-
 // Completions the daemon's rings delivered (each a request fetched, beyond
 // the first `depth` registrations), and how many rings it has.
 struct RingUse {

@@ -313,23 +313,6 @@ void reader(const std::string& root, const std::vector<std::string>& paths, uint
     }
 }
 
-// The daemon serving mnt: the `layerfs mount` process whose command line names it.
-pid_t daemon_of(const std::string& mnt) {
-    pid_t found = 0;
-    DIR* d = ::opendir("/proc");
-    REQUIRE(d);
-    while (dirent* e = ::readdir(d)) {
-        pid_t pid = pid_t(std::atoi(e->d_name));
-        if (pid <= 0) continue;
-        std::ifstream in("/proc/" + std::string(e->d_name) + "/cmdline");
-        std::string cmd((std::istreambuf_iterator<char>(in)), {});
-        if (cmd.find("layerfs") != std::string::npos && cmd.find(mnt) != std::string::npos)
-            found = pid;
-    }
-    ::closedir(d);
-    return found;
-}
-
 long rss_kb(pid_t pid) {
     std::ifstream in("/proc/" + std::to_string(pid) + "/status");
     std::string line;
