@@ -10,7 +10,7 @@ packages=(
   libfuse3-dev fuse3 liburing-dev libxxhash-dev libssl-dev libspdlog-dev catch2
   libarchive-dev nlohmann-json3-dev libcli11-dev
   fuse-overlayfs attr kmod util-linux passwd busybox-static zstd
-  umoci skopeo podman uidmap debootstrap
+  umoci skopeo podman buildah runc uidmap debootstrap
   fio gnuplot-nox xxhash git
 )
 missing=()

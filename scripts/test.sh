@@ -15,11 +15,13 @@ modprobe overlay 2>/dev/null || true
 
 status=0
 echo "== tests (release build)"
+bash scripts/check_tests_listed.sh build || status=1
 ctest --test-dir build --output-on-failure -j "$jobs" || status=1
 
 echo "== tests (ASan+UBSan build)"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DLAYERFS_SANITIZE=ON >/dev/null
 cmake --build build-asan -j "$jobs"
+bash scripts/check_tests_listed.sh build-asan || status=1
 # A daemon's stderr is /dev/null once it detaches: sanitizer reports go to files,
 # and any report fails the run.
 reports=$(mktemp -d /tmp/layerfs-sanitizer.XXXXXX)

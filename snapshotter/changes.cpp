@@ -412,10 +412,14 @@ void add_link_aliases(std::vector<ChangeItem>& items, const std::vector<LinkedCo
 
 Fd open_lower_file(const std::vector<int>& lowers, const std::string& path,
                    const std::string& what) {
-    auto f = find_lower_file(lowers, path);
-    if (!f || !S_ISREG(f->st.st_mode))
-        fail(what + " is missing from the lower layers at " + path +
-             (f ? "" : std::string(": ") + std::strerror(f.err())));
+    // The upper is layer 0; the lowers follow, as in a mount. A path from the
+    // root, with no redirect of its own: follow_metacopy looks it up below the
+    // upper, and on down through lower files that hold metadata only.
+    LayerDirs dirs;
+    for (size_t i = 0; i < lowers.size(); ++i)
+        dirs.emplace_back(int(i) + 1, lowers[i]);
+    auto f = follow_metacopy(Metacopy{true, {}}, "/" + path, 0, dirs, dirs);
+    if (!f) fail(what + " is missing from the lower layers at " + path);
     return must(sys::reopen(f->fd.get(), O_RDONLY), "reading " + what);
 }
 

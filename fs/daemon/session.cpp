@@ -37,6 +37,18 @@ void raise_fd_limit() {
     }
 }
 
+std::string read_fuse_conf() {
+    std::string text;
+    if (FILE* f = std::fopen("/etc/fuse.conf", "re")) {
+        char buf[4096];
+        size_t n;
+        while ((n = std::fread(buf, 1, sizeof buf, f)) > 0)
+            text.append(buf, n);
+        std::fclose(f);
+    }
+    return text;
+}
+
 struct SessionDeleter {
     void operator()(fuse_session* se) const { fuse_session_destroy(se); }
 };
@@ -52,8 +64,9 @@ int run_mount(const MountConfig& cfg, int ready_fd) {
     std::string err;
     auto fs = OverlayFs::open(cfg, err);
     if (!fs) {
+        // A layer path that is missing or wrong is a bad command line, as a bad option is.
         spdlog::error("{}", err);
-        return 1;
+        return 2;
     }
     if (fs->was_dirty())
         spdlog::warn(
@@ -66,10 +79,8 @@ int run_mount(const MountConfig& cfg, int ready_fd) {
 
     // The daemon acts with its own rights for every caller, so the kernel must
     // check callers against the owner and mode the mount shows.
-    std::string opts = "fsname=layerfs,subtype=layerfs,default_permissions";
-    for (auto& o : cfg.kernel_opts)
-        opts += "," + o;
-    if (fs->read_only() && opts.find(",ro") == std::string::npos) opts += ",ro";
+    const std::string opts = fuse_mount_options(cfg, fs->read_only(), ::geteuid() == 0,
+                                                fuse_conf_allows_other(read_fuse_conf()));
     std::vector<std::string> argv_s = {"layerfs", "-o", opts};
     if (cfg.debug) argv_s.push_back("-d");
     std::vector<char*> argv;

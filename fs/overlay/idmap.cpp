@@ -32,17 +32,37 @@ std::optional<T> number(std::string_view s, int base = 10) {
 
 }  // namespace
 
-std::optional<IdMapping> IdMapping::parse(std::string_view s) {
-    auto parts = split(s, ':');
-    if (parts.empty() || parts.size() % 3 != 0) return std::nullopt;
+std::optional<IdMapping> IdMapping::parse(std::string_view s, std::string* why) {
+    auto fail = [&](std::string reason) -> std::optional<IdMapping> {
+        if (why) *why = std::move(reason);
+        return std::nullopt;
+    };
+    // Empty fields are skipped, as fuse-overlayfs's strtok does: podman writes
+    // a leading colon (":0:1:1001:1001:0:1").
+    std::vector<std::string_view> parts;
+    for (auto p : split(s, ':'))
+        if (!p.empty()) parts.push_back(p);
+    if (parts.empty() || parts.size() % 3 != 0)
+        return fail("HOST:CONTAINER:COUNT triplets, separated by ':'");
     IdMapping m;
     for (size_t i = 0; i < parts.size(); i += 3) {
-        auto c = number<uint32_t>(parts[i]), h = number<uint32_t>(parts[i + 1]),
+        auto h = number<uint32_t>(parts[i]), c = number<uint32_t>(parts[i + 1]),
              n = number<uint32_t>(parts[i + 2]);
-        if (!c || !h || !n || *n == 0) return std::nullopt;
+        if (!h || !c || !n || *n == 0)
+            return fail("numbers, and a count above 0, in triplet " + std::to_string(i / 3 + 1));
         if (uint64_t(*c) + *n > (1ull << 32) || uint64_t(*h) + *n > (1ull << 32))
-            return std::nullopt;
-        m.ranges_.push_back({*c, *h, *n});
+            return fail("triplet " + std::to_string(i / 3 + 1) + " to end below 2^32");
+        IdRange r{*c, *h, *n};
+        for (auto& o : m.ranges_) {
+            auto overlap = [](uint32_t a, uint32_t b, uint32_t n1, uint32_t n2) {
+                return uint64_t(a) < uint64_t(b) + n2 && uint64_t(b) < uint64_t(a) + n1;
+            };
+            if (overlap(r.host, o.host, r.size, o.size) ||
+                overlap(r.container, o.container, r.size, o.size))
+                return fail("triplet " + std::to_string(i / 3 + 1) +
+                            " not to overlap an earlier one");
+        }
+        m.ranges_.push_back(r);
     }
     return m;
 }

@@ -13,8 +13,8 @@ namespace layerfs {
 inline constexpr uint32_t kOverflowId = 65534;
 
 struct IdRange {
-    uint32_t container = 0;
-    uint32_t host = 0;
+    uint32_t container = 0;  // what the mount shows
+    uint32_t host = 0;       // what the backing files hold
     uint32_t size = 0;
 };
 
@@ -22,8 +22,11 @@ struct IdRange {
 // (what the backing files hold). Empty mapping = identity.
 class IdMapping {
   public:
-    // "C:H:S[:C:H:S...]" as podman passes it; nullopt if malformed.
-    static std::optional<IdMapping> parse(std::string_view s);
+    // "H:C:N[:H:C:N...]" as fuse-overlayfs reads it: backing id H..H+N-1 shows
+    // as C..C+N-1 (so podman's ContainerID:HostID:Size of a user namespace's
+    // map makes files stored as the image has them show as the namespace's
+    // ids). nullopt if malformed, overlapping or past 2^32; `why` says which.
+    static std::optional<IdMapping> parse(std::string_view s, std::string* why = nullptr);
     bool empty() const { return ranges_.empty(); }
     uint32_t to_container(uint32_t host) const;  // unmapped -> kOverflowId
     std::optional<uint32_t> to_host(uint32_t container) const;

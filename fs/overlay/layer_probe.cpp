@@ -67,6 +67,9 @@ Result<Found> probe_name(int dirfd, const std::string& name, bool check_opaque, 
 
 Result<Metacopy> read_metacopy(int fd) {
     Metacopy m;
+    // Every lower file is checked at lookup: one listxattr answers for the
+    // many that have no xattrs at all.
+    if (auto none = sys::has_no_xattrs(fd); none && *none) return m;
     // A name this file system or caller cannot have means: not there.
     auto read = [&](const char* x) -> Result<std::optional<std::string>> {
         auto v = sys::getxattr_fd(fd, x);
@@ -83,7 +86,8 @@ Result<Metacopy> read_metacopy(int fd) {
     return m;
 }
 
-Result<Found> find_lower_file(std::vector<int> dirs, std::string_view path) {
+Result<Found> find_lower_file(std::vector<std::pair<int, int>> dirs, std::string_view path,
+                              int& layer) {
     std::vector<Fd> held;  // the directories of the current step
     size_t b = 0;
     while (b < path.size() && path[b] == '/')
@@ -96,7 +100,7 @@ Result<Found> find_lower_file(std::vector<int> dirs, std::string_view path) {
         Resolver r;
         std::vector<Found> found;
         for (size_t i = 0; i < dirs.size(); ++i) {
-            found.push_back(LFS_TRY(probe_name(dirs[i], name, true)));
+            found.push_back(LFS_TRY(probe_name(dirs[i].second, name, true)));
             if (!r.feed(int(i), found.back().probe)) break;
         }
         const Resolution& res = r.result();
@@ -104,17 +108,38 @@ Result<Found> find_lower_file(std::vector<int> dirs, std::string_view path) {
         Found& top = found[size_t(res.top)];
         if (last) {
             if (S_ISDIR(top.st.st_mode)) return Error{EISDIR, "metacopy data"};
+            layer = dirs[size_t(res.top)].first;
             return std::move(top);
         }
         if (!S_ISDIR(top.st.st_mode)) return Error{ENOTDIR, "metacopy data"};
         std::vector<Fd> next;
-        dirs.clear();
+        std::vector<std::pair<int, int>> next_dirs;
         for (int l : res.dir_layers) {
-            dirs.push_back(found[size_t(l)].fd.get());
+            next_dirs.emplace_back(dirs[size_t(l)].first, found[size_t(l)].fd.get());
             next.push_back(std::move(found[size_t(l)].fd));
         }
+        dirs = std::move(next_dirs);
         held = std::move(next);
         b = e + 1;
+    }
+}
+
+Result<Found> follow_metacopy(Metacopy m, std::string path, int layer, const LayerDirs& here,
+                              const LayerDirs& root) {
+    for (;;) {
+        if (!m.redirect.empty() && m.redirect[0] == '/') {
+            path = std::move(m.redirect);
+        } else if (!m.redirect.empty()) {
+            // A name in the directory the current file is in.
+            path = path[0] == '/' ? path.substr(0, path.rfind('/') + 1) + m.redirect : m.redirect;
+        }
+        LayerDirs below;
+        for (auto& [l, fd] : path[0] == '/' ? root : here)
+            if (l > layer) below.emplace_back(l, fd);
+        auto f = find_lower_file(std::move(below), path, layer);
+        if (!f || !S_ISREG(f->st.st_mode)) return Error{EIO, "metacopy data"};
+        m = LFS_TRY(read_metacopy(f->fd.get()));
+        if (!m.is) return f;
     }
 }
 

@@ -34,10 +34,24 @@ struct Metacopy {
 };
 Result<Metacopy> read_metacopy(int fd);
 
-// The file (not a directory) the lower layers `dirs` (top first) show at the
-// relative path `path`, as resolve() would find it: whiteouts and opaque
-// directories on the way count. ENOENT when there is none.
-Result<Found> find_lower_file(std::vector<int> dirs, std::string_view path);
+// The file (not a directory) the lower layers `dirs` ({layer, dir fd}, top
+// first) show at the relative path `path`, as resolve() would find it:
+// whiteouts and opaque directories on the way count. ENOENT when there is
+// none. `layer` gets the layer it is in.
+Result<Found> find_lower_file(std::vector<std::pair<int, int>> dirs, std::string_view path,
+                              int& layer);
+
+// The file that holds the data of a metadata-only copy `m` found in `layer` at
+// `path` (a name in the directory whose lower layers are `here`, or a path
+// from the root, whose lower layers are `root`; {layer, dir fd}, top first).
+// Its redirect (absolute, or a name in its directory) or else its own path is
+// looked up in the layers below `layer`; a file found there that holds
+// metadata only in turn is followed the same way, as kernel overlayfs does.
+// Each step goes one layer down at least, so it ends. EIO when the data is
+// missing, as the kernel says.
+using LayerDirs = std::vector<std::pair<int, int>>;
+Result<Found> follow_metacopy(Metacopy m, std::string path, int layer, const LayerDirs& here,
+                              const LayerDirs& root);
 
 // Opens a directory so it works both as a *at() base and for fgetxattr/getdents.
 Result<Fd> open_dir(int dirfd, const char* name);

@@ -30,6 +30,9 @@ struct Node : std::enable_shared_from_this<Node> {
     std::atomic<int> upper{-1};
     Fd upper_owner;
     Fd lower;  // non-directories: the topmost lower entry (O_PATH); never changes
+    // When `lower` is itself a metadata-only copy (an upper that became a lower
+    // layer): the file deeper down that holds its data. Set once, at creation.
+    Fd lower_data;
     // The upper copy holds metadata only and the data is still `lower`'s, until
     // the first data write copies it in. Set before `upper`, cleared after the data.
     std::atomic<bool> metacopy{false};
@@ -64,8 +67,9 @@ struct Node : std::enable_shared_from_this<Node> {
     // copy holds metadata only.
     int data_fd() const {
         int u = upper.load(std::memory_order_acquire);
-        return u >= 0 && !metacopy.load(std::memory_order_acquire) ? u : lower.get();
+        return u >= 0 && !metacopy.load(std::memory_order_acquire) ? u : lower_data_fd();
     }
+    int lower_data_fd() const { return lower_data.valid() ? lower_data.get() : lower.get(); }
     // The directory no longer merges with lower layers (it moved, or was replaced).
     void drop_lower_dirs() {
         lower_dirs.clear();

@@ -135,8 +135,9 @@ std::string apply_option(MountConfig& cfg, std::string_view item) {
     if (name == "squash_to_gid") return id(cfg.squash_gid);
     if (name == "uidmapping" || name == "gidmapping") {
         if (auto e = need_value(); !e.empty()) return e;
-        auto m = IdMapping::parse(value);
-        if (!m) return bad_value(name, value, "container:host:size triplets");
+        std::string why;
+        auto m = IdMapping::parse(value, &why);
+        if (!m) return bad_value(name, value, why);
         (name == "uidmapping" ? cfg.uid_map : cfg.gid_map) = *m;
         return {};
     }
@@ -180,12 +181,51 @@ std::string apply_option(MountConfig& cfg, std::string_view item) {
         cfg.redirect_dir = std::string(value);
         return {};
     }
+    if (name == "xino") {
+        // fuse-overlayfs accepts it; layerfs always keeps inode numbers unique
+        // (the real ones on one device, else the layer in the high bits).
+        if (auto e = need_value(); !e.empty()) return e;
+        if (value != "on" && value != "off" && value != "auto")
+            return bad_value(name, value, "on, off or auto");
+        return {};
+    }
     if (name == "context") {
         if (auto e = need_value(); !e.empty()) return e;
         cfg.context = std::string(value);
         return {};
     }
     return "unknown option '" + std::string(name) + "'";
+}
+
+std::string fuse_mount_options(const MountConfig& cfg, bool read_only, bool privileged,
+                               bool user_allow_other) {
+    auto given = [&](std::initializer_list<std::string_view> names) {
+        for (auto& o : cfg.kernel_opts)
+            if (std::find(names.begin(), names.end(), o) != names.end()) return true;
+        return false;
+    };
+    std::string opts = "fsname=layerfs,subtype=layerfs,default_permissions";
+    if ((privileged || user_allow_other) && !given({"allow_other", "allow_root"}))
+        opts += ",allow_other";
+    if (privileged && !given({"suid", "nosuid"})) opts += ",suid";
+    for (auto& o : cfg.kernel_opts)
+        if (o != "default_permissions") opts += "," + o;
+    if (read_only && !given({"ro"})) opts += ",ro";
+    return opts;
+}
+
+bool fuse_conf_allows_other(std::string_view text) {
+    while (!text.empty()) {
+        auto nl = text.find('\n');
+        std::string_view line = text.substr(0, nl);
+        text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
+        line = line.substr(0, line.find('#'));
+        auto first = line.find_first_not_of(" \t");
+        if (first == std::string_view::npos) continue;
+        auto last = line.find_last_not_of(" \t\r");
+        if (line.substr(first, last - first + 1) == "user_allow_other") return true;
+    }
+    return false;
 }
 
 std::string parse_mount_args(const std::vector<std::string>& args, ParsedArgs& out) {

@@ -60,6 +60,19 @@ std::vector<std::string> split_lowerdirs(std::string_view s);
 // Applies one NAME[=VALUE] item; returns an error message naming the option.
 std::string apply_option(MountConfig& cfg, std::string_view item);
 
+// The options for the kernel's FUSE mount: what the caller gave, and
+// fuse-overlayfs's defaults where it gave nothing. `allow_other` lets every uid
+// of a container reach its root (default_permissions makes the kernel check
+// each against the owner and mode shown), which needs root or
+// `user_allow_other` in /etc/fuse.conf; `suid` (libfuse's default is nosuid)
+// needs root, and fusermount3 would only warn that it ignores it. `dev` stays
+// off unless asked for, as in fuse-overlayfs.
+std::string fuse_mount_options(const MountConfig& cfg, bool read_only, bool privileged,
+                               bool user_allow_other);
+
+// Whether /etc/fuse.conf's text lets ordinary users mount with allow_other.
+bool fuse_conf_allows_other(std::string_view fuse_conf);
+
 // Parses argv after the program name (or after "mount"). The last bare argument
 // is the mount point; a bare argument before it is the (ignored) source, as
 // mount.fuse3 passes it. Returns an error message, empty on success.

@@ -76,8 +76,8 @@ Result<OpenedFile> OverlayFs::open_file(Node* n, int flags, bool may_defer) {
             LFS_CHECK(copy_up(n, CopyUp::Metadata));
             if (n->metacopy.load(std::memory_order_acquire)) {
                 int rd = cfg_.noatime ? O_RDONLY | O_NOATIME : O_RDONLY;
-                auto r = sys::reopen(n->lower.get(), rd);
-                if (!r && r.err() == EPERM) r = sys::reopen(n->lower.get(), O_RDONLY);
+                auto r = sys::reopen(n->lower_data_fd(), rd);
+                if (!r && r.err() == EPERM) r = sys::reopen(n->lower_data_fd(), O_RDONLY);
                 return OpenedFile{LFS_TRY(std::move(r)), false, true};
             }
         }

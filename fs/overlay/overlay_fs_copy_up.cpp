@@ -129,7 +129,13 @@ Status OverlayFs::copy_up_dir(Node* n) {
         return staged.error();
     }
     auto r = copy_metadata(src, staged->get(), st, caps_.can_chown);
-    if (r) r = publish(n, tmp, std::move(*staged));
+    // Now shown from two layers: the upper dir's own link count would miss
+    // the lower subdirectories, so it reports 1, as kernel overlayfs does.
+    if (r) {
+        const bool was_merged = n->merged.exchange(true);
+        r = publish(n, tmp, std::move(*staged));
+        if (!r) n->merged = was_merged;
+    }
     if (!r) (void)remove_upper_tree_at(work_, tmp.c_str());
     return r;
 }
@@ -235,7 +241,7 @@ Status OverlayFs::copy_up_file(Node* n, CopyUp how) {
                     r = sys::setxattr_fd(out.get(), whiteout::kRedirectXattrs[k], "/" + lower_path);
                 if (!r) return cleanup(r);
             } else if (how != CopyUp::Empty && st.st_size > 0) {
-                auto in = open_source(src);
+                auto in = open_source(n->lower_data_fd());
                 if (!in) return cleanup(in.error());
                 if (auto r = copy_file_data(in->get(), out.get(), st.st_size); !r)
                     return cleanup(r);
@@ -346,7 +352,7 @@ Status OverlayFs::copy_up_data(Node* n) {
     std::lock_guard g(n->copy_mutex);
     if (!n->metacopy.load(std::memory_order_acquire)) return {};
     const int up = n->upper.load(std::memory_order_acquire);
-    auto lst = LFS_TRY(sys::stat_fd(n->lower.get()));
+    auto lst = LFS_TRY(sys::stat_fd(n->lower_data_fd()));
     auto ust = LFS_TRY(sys::stat_fd(up));
     // The writes change what the copy shows while it still shows the old data;
     // it is put back after them, and kept beside the file until then, so that
@@ -365,7 +371,7 @@ Status OverlayFs::copy_up_data(Node* n) {
     }
     Status r = out ? Status{} : Status{out.error()};
     if (r) {
-        auto in = open_source(n->lower.get());
+        auto in = open_source(n->lower_data_fd());
         r = in ? copy_file_data(in->get(), out->get(), lst.st_size) : Status{in.error()};
     }
     if (r && !cfg_.no_sync && ::fsync(out->get()) < 0) r = errno_error("fsync");

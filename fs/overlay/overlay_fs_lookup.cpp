@@ -173,6 +173,7 @@ Result<Entry> OverlayFs::enter(Node* parent, const std::string& name, Child&& c)
             n->set_upper(std::move(c.fd));
         } else if (!S_ISDIR(c.st.st_mode)) {
             n->lower = std::move(c.fd);
+            n->lower_data = std::move(c.data);
         }
         n->merged = c.lower_dirs.size() + (c.top == 0 ? 1 : 0) > 1;
         n->lower_dirs = std::move(c.lower_dirs);
@@ -201,7 +202,7 @@ Result<Entry> OverlayFs::lookup(Node* parent, const char* name) {
         std::shared_lock lk(ns_);
         auto c = LFS_TRY(resolve(parent, name));
         if (!c.exists) return err(ENOENT, "lookup");
-        if (c.top == 0 && S_ISREG(c.st.st_mode) && c.st.st_size > 0)
+        if (S_ISREG(c.st.st_mode) && c.st.st_size > 0)
             LFS_CHECK(find_metacopy_data(parent, name, c));
         lower_link = c.top != 0 && !S_ISDIR(c.st.st_mode) && c.st.st_nlink > 1;
         return enter(parent, name, std::move(c));
@@ -268,30 +269,31 @@ Result<struct stat> OverlayFs::getattr(Node* n) {
     if (fd < 0) return err(ESTALE, "getattr");
     auto st = LFS_TRY(sys::stat_fd(fd));
     // A metadata-only copy's blocks are still the lower file's.
-    if (n->metacopy.load(std::memory_order_acquire))
-        if (auto data = sys::stat_fd(n->lower.get())) st.st_blocks = data->st_blocks;
+    if (n->metacopy.load(std::memory_order_acquire) || n->lower_data.valid())
+        if (auto data = sys::stat_fd(n->lower_data_fd())) st.st_blocks = data->st_blocks;
     return present(n, st);
 }
 
-// An upper file that holds metadata only: its data is the lower file at the
-// redirect path, or at its own name in the layers below its directory.
+// A file that holds metadata only (an upper copy, or one in a lower layer that
+// was an upper once): follow_metacopy finds its data.
 Status OverlayFs::find_metacopy_data(Node* parent, const std::string& name, Child& c) {
     auto m = LFS_TRY(read_metacopy(c.fd.get()));
     if (!m.is) return {};
     // A node for it means this daemon knows the file (and may be copying it);
     // without one, metadata saved by a data copy-up was left by a killed daemon.
-    if (!read_only() && !table_.find({c.st.st_dev, c.st.st_ino}) &&
+    if (c.top == 0 && !read_only() && !table_.find({c.st.st_dev, c.st.st_ino}) &&
         finish_killed_data_copy(c.fd.get()))
         c.st = LFS_TRY(sys::stat_fd(c.fd.get()));
-    const bool absolute = !m.redirect.empty() && m.redirect[0] == '/';
-    std::vector<int> dirs;
-    for (auto& l : (absolute ? root_.get() : parent)->lower_dirs)
-        dirs.push_back(l.fd.get());
-    auto f = find_lower_file(std::move(dirs), m.redirect.empty() ? name : m.redirect);
-    // The kernel says EIO too: the metadata is there, the data is not.
-    if (!f || !S_ISREG(f->st.st_mode)) return err(EIO, "metacopy data");
+    auto layers = [](const Node* dir) {
+        LayerDirs out;
+        for (auto& l : dir->lower_dirs)
+            out.emplace_back(l.layer, l.fd.get());
+        return out;
+    };
+    auto f = follow_metacopy(std::move(m), name, c.top, layers(parent), layers(root_.get()));
+    if (!f) return err(f.err(), "metacopy data");
     c.data = std::move(f->fd);
-    c.origin = f->st;
+    if (c.top == 0) c.origin = f->st;
     return {};
 }
 

@@ -353,14 +353,28 @@ Status OverlayFs::rmdir(Node* parent, const char* name) {
     if (c.top == 0) {
         // The upper dir may still hold whiteouts: move it aside whole, then delete.
         std::string tmp = temp_name();
+        // Moving a directory to another parent needs write permission on it (its
+        // ".." changes), and emptying it too: a daemon without CAP_DAC_OVERRIDE
+        // (an ordinary user's, through fusermount3) gives its own read-only
+        // directory that first, as the owner of a 0555 directory may.
+        auto move_aside = [&](auto&& move) -> Status {
+            Status r = move();
+            if (r || r.err() != EACCES || c.st.st_uid != self_uid_) return r;
+            LFS_CHECK(sys::chmod_fd(c.fd.get(), (c.st.st_mode & 07777) | S_IRWXU));
+            r = move();
+            if (!r) (void)sys::chmod_fd(c.fd.get(), c.st.st_mode & 07777);
+            return r;
+        };
         if (c.lower_exists && caps_.kernel_whiteouts) {
             LFS_CHECK(sys::mknod_at(work_, tmp.c_str(), S_IFCHR | 0000, 0));
-            if (auto r = sys::rename_at(work_, tmp.c_str(), pu, name, RENAME_EXCHANGE); !r) {
+            if (auto r = move_aside(
+                    [&] { return sys::rename_at(work_, tmp.c_str(), pu, name, RENAME_EXCHANGE); });
+                !r) {
                 (void)sys::unlink_at(work_, tmp.c_str(), 0);
                 return r;
             }
         } else {
-            LFS_CHECK(sys::rename_at(pu, name, work_, tmp.c_str()));
+            LFS_CHECK(move_aside([&] { return sys::rename_at(pu, name, work_, tmp.c_str()); }));
             if (c.lower_exists) LFS_CHECK(make_whiteout(pu, name));
         }
         (void)remove_upper_tree_at(work_, tmp.c_str());

@@ -1,6 +1,5 @@
 // Mount-time setup: open and check the layers, probe what the upper allows.
 #include <fcntl.h>
-#include <limits.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -20,11 +19,6 @@ constexpr const char* kWorkSubdir = "work";
 constexpr const char* kIndexSubdir = "layerfs-index";
 constexpr const char* kDirtyMarker = "layerfs-volatile";
 constexpr const char* kTempPrefix = "lfs-";
-
-std::string real(const std::string& p) {
-    char buf[PATH_MAX];
-    return ::realpath(p.c_str(), buf) ? std::string(buf) : p;
-}
 
 // a == b or a lies under b.
 bool inside(const std::string& a, const std::string& b) {
@@ -59,22 +53,37 @@ std::unique_ptr<OverlayFs> OverlayFs::open(const MountConfig& cfg, std::string& 
         return nullptr;
     };
 
-    std::vector<std::string> reals;
-    for (auto& l : cfg.lowerdirs) {
-        auto d = open_dir(AT_FDCWD, l.c_str());
-        if (!d) return fail("lowerdir", l, d.error());
+    // The layer paths are resolved as any path a user gives: podman passes its
+    // overlay/l/ short links, which are symlinks. Inside a layer nothing is
+    // ever followed (open_dir and every *at() call below use O_NOFOLLOW).
+    auto open_layer = [&](const char* what, const std::string& path,
+                          std::string& real) -> std::optional<Fd> {
+        auto r = sys::real_path(path);
+        auto d = r ? open_dir(AT_FDCWD, r->c_str()) : Result<Fd>(r.error());
+        if (!d) {
+            fail(what, path, d.error());
+            return std::nullopt;
+        }
+        real = std::move(*r);
+        return std::move(*d);
+    };
+    std::vector<std::string> reals(cfg.lowerdirs.size());
+    for (size_t i = 0; i < cfg.lowerdirs.size(); ++i) {
+        const std::string& l = cfg.lowerdirs[i];
+        auto d = open_layer("lowerdir", l, reals[i]);
+        if (!d) return nullptr;
         auto st = LFS_TRY_OR(sys::stat_fd(d->get()), return fail("lowerdir", l, e));
         fs->devs_.push_back(st.st_dev);
         fs->lowers_.push_back(std::move(*d));
-        reals.push_back(real(l));
     }
     fs->devs_.insert(fs->devs_.begin(), dev_t(0));  // layer 0: the upper, when there is one
 
     if (!cfg.upperdir.empty()) {
-        auto up = open_dir(AT_FDCWD, cfg.upperdir.c_str());
-        if (!up) return fail("upperdir", cfg.upperdir, up.error());
-        auto wk = open_dir(AT_FDCWD, cfg.workdir.c_str());
-        if (!wk) return fail("workdir", cfg.workdir, wk.error());
+        std::string ru, rw;
+        auto up = open_layer("upperdir", cfg.upperdir, ru);
+        if (!up) return nullptr;
+        auto wk = open_layer("workdir", cfg.workdir, rw);
+        if (!wk) return nullptr;
         auto ust = LFS_TRY_OR(sys::stat_fd(up->get()), return fail("upperdir", cfg.upperdir, e));
         auto wst = LFS_TRY_OR(sys::stat_fd(wk->get()), return fail("workdir", cfg.workdir, e));
         if (ust.st_dev != wst.st_dev) {
@@ -82,7 +91,6 @@ std::unique_ptr<OverlayFs> OverlayFs::open(const MountConfig& cfg, std::string& 
                   cfg.upperdir + "'";
             return nullptr;
         }
-        std::string ru = real(cfg.upperdir), rw = real(cfg.workdir);
         if (inside(ru, rw) || inside(rw, ru)) {
             err = "upperdir '" + cfg.upperdir + "' and workdir '" + cfg.workdir +
                   "' must not contain each other";
@@ -142,7 +150,10 @@ std::unique_ptr<OverlayFs> OverlayFs::open(const MountConfig& cfg, std::string& 
         }
     }
 
-    fs->inos_ = std::make_unique<InodeNumbers>(fs->devs_);
+    // Without an upper layer devs_[0] is a placeholder, not a second device: a
+    // read-only stack on one file system shows the real inode numbers.
+    const auto first_dev = fs->devs_.begin() + (fs->upper_root_ >= 0 ? 0 : 1);
+    fs->inos_ = std::make_unique<InodeNumbers>(std::vector<dev_t>(first_dev, fs->devs_.end()));
     auto root = std::make_shared<Node>();
     root->type = S_IFDIR;
     for (size_t i = 0; i < fs->lowers_.size(); ++i) {

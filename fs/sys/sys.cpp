@@ -81,6 +81,12 @@ Status symlink_at(const char* target, int dir, const char* name) {
     return check(::symlinkat(target, dir, name), "symlinkat");
 }
 
+Result<std::string> real_path(const std::string& path) {
+    char buf[PATH_MAX];
+    if (!::realpath(path.c_str(), buf)) return errno_error("realpath");
+    return std::string(buf);
+}
+
 Result<std::string> readlink_at(int dir, const char* name) {
     std::string buf(PATH_MAX, '\0');
     ssize_t n = ::readlinkat(dir, name, buf.data(), buf.size());
@@ -192,6 +198,12 @@ Result<std::string> getxattr_fd(int fd, const char* name) {
 Status setxattr_fd(int fd, const char* name, std::string_view value, int flags) {
     return check(::setxattr(proc_path(fd).c_str(), name, value.data(), value.size(), flags),
                  "setxattr");
+}
+
+Result<bool> has_no_xattrs(int fd) {
+    ssize_t n = ::listxattr(proc_path(fd).c_str(), nullptr, 0);
+    if (n < 0) return errno_error("listxattr");
+    return n == 0;
 }
 
 Result<std::vector<std::string>> listxattr_fd(int fd) {

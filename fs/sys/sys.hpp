@@ -24,6 +24,8 @@ Result<Fd> open_beneath(int dir, const char* path, int flags, mode_t mode = 0);
 // Reopen an O_PATH fd with real access flags.
 Result<Fd> reopen(int fd, int flags);
 Result<struct stat> stat_at(int dir, const char* name);
+// A path as the user gave it, symlinks followed (realpath(3)).
+Result<std::string> real_path(const std::string& path);
 Result<struct stat> stat_fd(int fd);
 
 Status mkdir_at(int dir, const char* name, mode_t mode);
@@ -52,6 +54,8 @@ Result<size_t> read_some(int fd, void* buf, size_t n);
 Result<std::string> getxattr_fd(int fd, const char* name);
 Status setxattr_fd(int fd, const char* name, std::string_view value, int flags = 0);
 Result<std::vector<std::string>> listxattr_fd(int fd);
+// Whether a file has no xattrs that the caller may list (one syscall).
+Result<bool> has_no_xattrs(int fd);
 Status removexattr_fd(int fd, const char* name);
 
 struct DirEntry {

@@ -69,11 +69,11 @@ TEST_CASE("bad options: a clear error naming the option, exit 2, nothing mounted
     CHECK(r.output.find("mount point") != std::string::npos);
 }
 
-TEST_CASE("bad layer paths: an error naming the path, nothing mounted") {
+TEST_CASE("bad layer paths: an error naming the path, exit 2, nothing mounted") {
     Stack s(1);
     Unmount guard{s.mnt};
     auto r = run({layerfs_bin(), "mount", "-o", "lowerdir=" + s.tmp / "missing", s.mnt});
-    CHECK(r.status == 1);
+    CHECK(r.status == 2);
     CHECK(r.output.find("missing") != std::string::npos);
     CHECK(r.output.find("No such file") != std::string::npos);
 
@@ -81,7 +81,7 @@ TEST_CASE("bad layer paths: an error naming the path, nothing mounted") {
     make_dir(nested);
     r = run({layerfs_bin(), "mount", "-o",
              "lowerdir=" + s.lower(0) + ",upperdir=" + nested + ",workdir=" + s.work, s.mnt});
-    CHECK(r.status == 1);
+    CHECK(r.status == 2);
     CHECK(r.output.find("must not contain") != std::string::npos);
 
     TempDir other;
@@ -90,7 +90,7 @@ TEST_CASE("bad layer paths: an error naming the path, nothing mounted") {
              "lowerdir=" + s.lower(0) + ",upperdir=" + s.upper + ",workdir=" + other.path(),
              s.mnt});
     run({"umount", other.path()});
-    CHECK(r.status == 1);
+    CHECK(r.status == 2);
     CHECK(r.output.find("same file system") != std::string::npos);
     CHECK_FALSE(is_mounted(s.mnt));
 }
@@ -219,10 +219,12 @@ TEST_CASE("squash_to_root, squash_to_uid/gid and uidmapping change what stat sho
         CHECK(lstat_of(m / "f").st_gid == 8);
     }
     {
+        // fuse-overlayfs's direction (test_drop_in.cpp compares the two): a
+        // file stored as 1000 shows as 0.
         Mount m(Backend::Layerfs, s.lowers, s.upper, s.work, s.mnt,
-                "uidmapping=0:1000:1:1:100000:65536,gidmapping=0:1000:1:1:100000:65536");
+                "uidmapping=1000:0:1:100000:1:65536,gidmapping=1000:0:1:100000:1:65536");
         REQUIRE_MOUNTED(m);
-        CHECK(lstat_of(m / "f").st_uid == 0);  // host 1000 is root in the container
+        CHECK(lstat_of(m / "f").st_uid == 0);
         write_file(m / "new", "n");
         REQUIRE(::chown((m / "new").c_str(), 5, 5) == 0);
         CHECK(lstat_of(s.upper + "/new").st_uid == 100004);

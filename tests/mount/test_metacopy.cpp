@@ -273,3 +273,63 @@ TEST_CASE("metacopy takes only on or off") {
     CHECK_FALSE(m.ok());
     CHECK(m.result().output.find("metacopy") != std::string::npos);
 }
+
+// Layers rotate: an upper with metadata-only copies becomes a lower layer under
+// a new upper, and that one's copies point through it in turn. Kernel overlayfs
+// follows the chain down to the data (with metacopy=on; with it off it refuses
+// the lookup); layerfs follows it with metacopy on or off, never showing zeros.
+TEST_CASE("metadata-only copies in lower layers read their data down the chain, as the kernel") {
+    REQUIRE(::geteuid() == 0);
+    for (Backend writer : {Backend::Kernel, Backend::Layerfs}) {
+        INFO(backend_name(writer) << " wrote the uppers");
+        const bool rename_dir = writer == Backend::Layerfs;
+        Stack s(1);
+        fill_lower(s.lower(0));
+        const std::string up2 = s.tmp / "up2";
+        for (auto d : {"up2", "w2"})
+            make_dir(s.tmp / d);
+        {
+            Mount m(writer, s.lowers, s.upper, s.work, s.mnt, "metacopy=on");
+            REQUIRE_MOUNTED(m);
+            change_metadata(m.path(), rename_dir);
+        }
+        {
+            Mount m(writer, {s.upper, s.lower(0)}, up2, s.tmp / "w2", s.mnt, "metacopy=on");
+            REQUIRE_MOUNTED(m);
+            check_tree(m.path(), rename_dir);
+            REQUIRE(::chmod((m / "moved2").c_str(), 0604) == 0);
+            REQUIRE(::chmod((m / "chmod").c_str(), 0606) == 0);
+        }
+        // The premise: copies of copies, holding metadata only.
+        check_metadata_only(s.upper + "/moved2", s.lower(0) + "/moved");
+        check_metadata_only(up2 + "/moved2", s.lower(0) + "/moved");
+        check_metadata_only(up2 + "/chmod", s.lower(0) + "/chmod");
+
+        for (Backend reader : {Backend::Kernel, Backend::Layerfs}) {
+            for (std::string opts : {"metacopy=on", "metacopy=off"}) {
+                if (reader == Backend::Kernel && opts == "metacopy=off") continue;
+                INFO(backend_name(reader) << " reads with " << opts);
+                const std::string up = s.tmp / "up-read", wk = s.tmp / "w-read";
+                REQUIRE(run({"rm", "-rf", up, wk}).status == 0);
+                make_dir(up);
+                make_dir(wk);
+                Mount m(reader, {up2, s.upper, s.lower(0)}, up, wk, s.mnt, opts);
+                REQUIRE_MOUNTED(m);
+                check_tree(m.path(), rename_dir);
+                CHECK((lstat_of(m / "moved2").st_mode & 07777) == 0604);
+                CHECK(mmap_read(m / "chmod") == kOther);
+                // A write copies the data up from the bottom of the chain.
+                append(m / "moved2", "+");
+                CHECK(read_file(m / "moved2") == kOther + "+");
+                CHECK(read_file(up + "/moved2") == kOther + "+");
+                // A metadata-only copy of a metadata-only copy, read back at once.
+                REQUIRE(::chmod((m / "chmod").c_str(), 0600) == 0);
+                CHECK(read_file(m / "chmod") == kOther);
+            }
+            // Read-only, as a container image's layers are mounted for export.
+            Mount ro(reader, {up2, s.upper, s.lower(0)}, "", "", s.mnt, "metacopy=on");
+            REQUIRE_MOUNTED(ro);
+            check_tree(ro.path(), rename_dir);
+        }
+    }
+}

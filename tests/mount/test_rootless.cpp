@@ -118,3 +118,32 @@ TEST_CASE("a read-only rootless mount of several layers", "[rootless]") {
     CHECK(read_file(m / "g") == "top");
     CHECK(open_errno(m / "g", O_WRONLY) == EROFS);
 }
+
+// Moving a directory to another parent needs write permission on it, which a
+// daemon mounted through fusermount3 does not have over a 0555 directory. ext4
+// and kernel overlayfs let its owner remove it when it is empty.
+TEST_CASE("an ordinary user removes empty read-only directories, as on ext4", "[rootless]") {
+    REQUIRE(::geteuid() != 0);
+    Stack s(1);
+    make_dir(s.lower(0) + "/mod/empty", 0555);
+    write_file(s.lower(0) + "/mod/full/f", "f", 0444);
+    make_dir(s.lower(0) + "/mod/sub", 0755);
+    Mount m(Backend::Layerfs, s.lowers, s.upper, s.work, s.mnt);
+    REQUIRE_MOUNTED(m);
+    // A lower directory, a directory emptied through the mount (its upper copy
+    // holds a whiteout) then made read-only, and one made through the mount.
+    CHECK(err_of(::rmdir((m / "mod/empty").c_str())) == 0);
+    REQUIRE(::unlink((m / "mod/full/f").c_str()) == 0);
+    REQUIRE(::chmod((m / "mod/full").c_str(), 0555) == 0);
+    CHECK(err_of(::rmdir((m / "mod/full").c_str())) == 0);
+    REQUIRE(::mkdir((m / "mod/made").c_str(), 0555) == 0);
+    CHECK(err_of(::rmdir((m / "mod/made").c_str())) == 0);
+    REQUIRE(::chmod((m / "mod/sub").c_str(), 0555) == 0);
+    CHECK(run({"rm", "-rf", m / "mod"}).status == 0);
+    CHECK_FALSE(exists(m / "mod"));
+    // Nothing left behind in the work dir.
+    CHECK(list_dir(s.work + "/work").empty());
+    // The same on ext4 (the temp dir's file system), the reference.
+    make_dir(s.tmp / "plain/empty", 0555);
+    CHECK(err_of(::rmdir((s.tmp / "plain/empty").c_str())) == 0);
+}

@@ -23,84 +23,107 @@ TEST_CASE("IdMapping: the default mapping is the identity", "[idmap]") {
     CHECK(m.to_host(4294967295u) == 4294967295u);
 }
 
-TEST_CASE("IdMapping: podman's rootless mapping", "[idmap]") {
+// fuse-overlayfs's reading (its man page's example): "0:1000:1:1:100000:65536"
+// shows a file stored as 0 as 1000, and one stored as 1 as 100000.
+TEST_CASE("IdMapping: fuse-overlayfs's direction, stored id first", "[idmap]") {
     auto m = IdMapping::parse("0:1000:1:1:100000:65536");
     REQUIRE(m);
     CHECK_FALSE(m->empty());
 
-    SECTION("host to container") {
-        CHECK(m->to_container(1000) == 0u);
-        CHECK(m->to_container(100000) == 1u);
-        CHECK(m->to_container(100001) == 2u);
-        CHECK(m->to_container(165535) == 65536u);
+    SECTION("stored to shown") {
+        CHECK(m->to_container(0) == 1000u);
+        CHECK(m->to_container(1) == 100000u);
+        CHECK(m->to_container(2) == 100001u);
+        CHECK(m->to_container(65536) == 165535u);
     }
-    SECTION("container to host") {
-        CHECK(m->to_host(0) == 1000u);
-        CHECK(m->to_host(1) == 100000u);
-        CHECK(m->to_host(2) == 100001u);
-        CHECK(m->to_host(65536) == 165535u);
+    SECTION("shown to stored") {
+        CHECK(m->to_host(1000) == 0u);
+        CHECK(m->to_host(100000) == 1u);
+        CHECK(m->to_host(100001) == 2u);
+        CHECK(m->to_host(165535) == 65536u);
     }
-    SECTION("unmapped host ids show as the overflow id") {
-        CHECK(m->to_container(0) == kOverflowId);
-        CHECK(m->to_container(999) == kOverflowId);
-        CHECK(m->to_container(1001) == kOverflowId);
-        CHECK(m->to_container(99999) == kOverflowId);
-        CHECK(m->to_container(165536) == kOverflowId);
+    SECTION("unmapped stored ids show as the overflow id") {
+        CHECK(m->to_container(65537) == kOverflowId);
         CHECK(m->to_container(4294967295u) == kOverflowId);
     }
-    SECTION("unmapped container ids have no host id") {
-        CHECK(m->to_host(65537) == std::nullopt);
-        CHECK(m->to_host(4294967295u) == std::nullopt);
+    SECTION("unmapped shown ids have no stored id") {
+        CHECK(m->to_host(0) == std::nullopt);
+        CHECK(m->to_host(999) == std::nullopt);
+        CHECK(m->to_host(1001) == std::nullopt);
+        CHECK(m->to_host(165536) == std::nullopt);
     }
     SECTION("every mapped id round-trips") {
-        for (uint32_t c : {0u, 1u, 500u, 65535u, 65536u}) {
-            INFO(c);
-            auto h = m->to_host(c);
-            REQUIRE(h);
-            CHECK(m->to_container(*h) == c);
+        for (uint32_t h : {0u, 1u, 500u, 65535u, 65536u}) {
+            INFO(h);
+            CHECK(m->to_host(m->to_container(h)) == h);
         }
     }
 }
 
+// podman's --userns keep-id for uid 1001: ContainerID:HostID:Size triplets
+// joined with a leading ':'.
+TEST_CASE("IdMapping: podman's keep-id mapping with its leading colon", "[idmap]") {
+    auto m = IdMapping::parse(":0:1:1001:1001:0:1:1002:1002:64534");
+    REQUIRE(m);
+    CHECK(m->to_container(0) == 1u);
+    CHECK(m->to_container(1000) == 1001u);
+    CHECK(m->to_container(1001) == 0u);
+    CHECK(m->to_container(1002) == 1002u);
+    CHECK(m->to_host(0) == 1001u);
+    CHECK(m->to_host(1) == 0u);
+    // strtok's rule: every empty field is skipped.
+    auto same = IdMapping::parse("0:1:1001::1001:0:1:1002:1002:64534:");
+    REQUIRE(same);
+    CHECK(same->to_container(1001) == 0u);
+}
+
 TEST_CASE("IdMapping: a range may end at the top of the id space", "[idmap]") {
-    auto m = IdMapping::parse("4294967295:0:1");
+    auto m = IdMapping::parse("0:4294967295:1");
     REQUIRE(m);
     CHECK(m->to_container(0) == 4294967295u);
     CHECK(m->to_host(4294967295u) == 0u);
-    auto m2 = IdMapping::parse("0:4294967040:256");
+    auto m2 = IdMapping::parse("4294967040:0:256");
     REQUIRE(m2);
     CHECK(m2->to_container(4294967295u) == 255u);
-    auto m3 = IdMapping::parse("1:0:4294967295");
+    auto m3 = IdMapping::parse("0:1:4294967295");
     REQUIRE(m3);
     CHECK(m3->to_container(4294967294u) == 4294967295u);
     CHECK(m3->to_container(4294967295u) == kOverflowId);
     CHECK(m3->to_host(0) == std::nullopt);
 }
 
-TEST_CASE("IdMapping: malformed strings are rejected", "[idmap]") {
-    for (const char* s : {
-             "",                   // nothing
-             "0",                  // one field
-             "0:1000",             // two fields
-             "0:1000:1:1",         // four fields
-             "0:1000:1:",          // trailing separator
-             ":0:1000:1",          // leading separator
-             "0:1000:1:1:100000",  // incomplete second triplet
-             "a:1000:1",           // non-numbers
-             "0:b:1",              //
-             "0:1000:c",           //
-             "0:1000:1x",          // trailing garbage
-             "-1:1000:1",          // negative
-             "0: 1000:1",          // whitespace
-             "0:1000:0",           // zero size
-             "0:1000:4294967296",  // size overflows uint32
-             "4294967296:0:1",     // id overflows uint32
-             "4294967295:0:2",     // container range past the id space
-             "0:4294967295:2",     // host range past the id space
-             "0,1000,1",           // wrong separator
-         }) {
-        INFO('"' << s << '"');
-        CHECK_FALSE(IdMapping::parse(s));
+TEST_CASE("IdMapping: malformed, overflowing and overlapping mappings are rejected", "[idmap]") {
+    struct Case {
+        const char* text;
+        const char* why;
+    } cases[] = {
+        {"", "triplets"},                          // nothing
+        {":::", "triplets"},                       // only separators
+        {"0", "triplets"},                         // one field
+        {"0:1000", "triplets"},                    // two fields
+        {"0:1000:1:1", "triplets"},                // four fields
+        {"0:1000:1:1:100000", "triplets"},         // incomplete second triplet
+        {"a:1000:1", "numbers"},                   // non-numbers
+        {"0:b:1", "numbers"},                      //
+        {"0:1000:c", "numbers"},                   //
+        {"0:1000:1x", "numbers"},                  // trailing garbage
+        {"-1:1000:1", "numbers"},                  // negative
+        {"0: 1000:1", "numbers"},                  // whitespace
+        {"0:1000:0", "count above 0"},             // zero size
+        {"0:1000:4294967296", "numbers"},          // size overflows uint32
+        {"4294967296:0:1", "numbers"},             // id overflows uint32
+        {"4294967295:0:2", "below 2^32"},          // stored range past the id space
+        {"0:4294967295:2", "below 2^32"},          // shown range past the id space
+        {"0,1000,1", "triplets"},                  // wrong separator
+        {"0:1000:10:5:2000:1", "overlap"},         // stored ranges overlap
+        {"0:1000:10:100:1009:1", "overlap"},       // shown ranges overlap
+        {"0:0:65536:65535:70000:1", "triplet 2"},  // the error names the triplet
+    };
+    for (auto& c : cases) {
+        INFO('"' << c.text << '"');
+        std::string why;
+        CHECK_FALSE(IdMapping::parse(c.text, &why));
+        CHECK(why.find(c.why) != std::string::npos);
     }
 }
 

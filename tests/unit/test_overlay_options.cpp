@@ -206,18 +206,19 @@ TEST_CASE("apply_option: squash_to_uid and squash_to_gid", "[options]") {
 TEST_CASE("apply_option: uidmapping and gidmapping", "[options]") {
     MountConfig cfg;
     REQUIRE(try_option(cfg, "uidmapping=0:1000:1:1:100000:65536").empty());
-    REQUIRE(try_option(cfg, "gidmapping=0:2000:1").empty());
-    CHECK(cfg.uid_map.to_container(1000) == 0u);
-    CHECK(cfg.uid_map.to_container(100000) == 1u);
-    CHECK(cfg.gid_map.to_container(2000) == 0u);
+    REQUIRE(try_option(cfg, "gidmapping=:0:2000:1").empty());
+    CHECK(cfg.uid_map.to_container(0) == 1000u);
+    CHECK(cfg.uid_map.to_container(1) == 100000u);
+    CHECK(cfg.gid_map.to_container(0) == 2000u);
     CHECK(cfg.gid_map.to_container(1000) == layerfs::kOverflowId);
 
     CHECK(contains(try_option(cfg, "uidmapping=0:1000"), "'uidmapping'"));
     CHECK(contains(try_option(cfg, "gidmapping=a:b:c"), "'gidmapping'"));
     CHECK(contains(try_option(cfg, "uidmapping"), "needs a value"));
     CHECK(contains(try_option(cfg, "gidmapping="), "needs a value"));
+    CHECK(contains(try_option(cfg, "uidmapping=0:0:10:5:100:1"), "overlap"));
     // A failed option leaves the earlier mapping in place.
-    CHECK(cfg.uid_map.to_container(1000) == 0u);
+    CHECK(cfg.uid_map.to_container(0) == 1000u);
 }
 
 TEST_CASE("apply_option: xattr_permissions", "[options]") {
@@ -451,4 +452,46 @@ TEST_CASE("parse_mount_args: help and version need nothing else", "[options]") {
         CHECK(parse_mount_args({"-o", "upperdir=/u", "--help"}, p).empty());
         CHECK(p.help);
     }
+}
+
+TEST_CASE("apply_option: xino is accepted as fuse-overlayfs takes it", "[options]") {
+    MountConfig cfg;
+    for (const char* v : {"xino=on", "xino=off", "xino=auto"})
+        CHECK(try_option(cfg, v).empty());
+    CHECK(contains(try_option(cfg, "xino=maybe"), "'xino'"));
+    CHECK(contains(try_option(cfg, "xino"), "needs a value"));
+}
+
+TEST_CASE("fuse_mount_options: fuse-overlayfs's defaults where the caller said nothing",
+          "[options]") {
+    using layerfs::fuse_mount_options;
+    MountConfig cfg;
+    const std::string base = "fsname=layerfs,subtype=layerfs,default_permissions";
+    SECTION("root: allow_other and suid, nodev left to libfuse's default") {
+        CHECK(fuse_mount_options(cfg, false, true, false) == base + ",allow_other,suid");
+    }
+    SECTION("an ordinary user: allow_other only when fuse.conf allows it, never suid") {
+        CHECK(fuse_mount_options(cfg, false, false, false) == base);
+        CHECK(fuse_mount_options(cfg, false, false, true) == base + ",allow_other");
+    }
+    SECTION("what the caller gave wins") {
+        cfg.kernel_opts = {"nosuid", "allow_root", "dev", "default_permissions"};
+        CHECK(fuse_mount_options(cfg, false, true, true) == base + ",nosuid,allow_root,dev");
+        cfg.kernel_opts = {"suid", "allow_other"};
+        CHECK(fuse_mount_options(cfg, false, true, false) == base + ",suid,allow_other");
+    }
+    SECTION("a mount without an upper layer is read-only") {
+        CHECK(fuse_mount_options(cfg, true, false, false) == base + ",ro");
+        cfg.kernel_opts = {"ro"};
+        CHECK(fuse_mount_options(cfg, true, false, false) == base + ",ro");
+    }
+}
+
+TEST_CASE("fuse_conf_allows_other reads /etc/fuse.conf's user_allow_other", "[options]") {
+    using layerfs::fuse_conf_allows_other;
+    CHECK_FALSE(fuse_conf_allows_other(""));
+    CHECK_FALSE(fuse_conf_allows_other("# user_allow_other\nmount_max = 1000\n"));
+    CHECK_FALSE(fuse_conf_allows_other("user_allow_others\n"));
+    CHECK(fuse_conf_allows_other("user_allow_other"));
+    CHECK(fuse_conf_allows_other("# comment\n  user_allow_other \t# yes\r\n"));
 }
