@@ -75,11 +75,11 @@ TEST_CASE("a layer path that is a dangling symlink, a loop or a link to a file: 
         {"workdir", s.tmp / "tofile", "Not a directory"},
     };
     for (auto& c : cases) {
-        std::string o = c.option == "lowerdir" ? "lowerdir=" + c.path
-                                               : "lowerdir=" + s.lower(0) + ",upperdir=" +
-                                                     (c.option == "upperdir" ? c.path : s.upper) +
-                                                     ",workdir=" +
-                                                     (c.option == "workdir" ? c.path : s.work);
+        std::string o = c.option == "lowerdir"
+                            ? "lowerdir=" + c.path
+                            : "lowerdir=" + s.lower(0) +
+                                  ",upperdir=" + (c.option == "upperdir" ? c.path : s.upper) +
+                                  ",workdir=" + (c.option == "workdir" ? c.path : s.work);
         for (std::string bin : {layerfs_bin() + "-mount", layerfs_bin()}) {
             auto r = bin == layerfs_bin() ? run({bin, "mount", "-o", o, s.mnt})
                                           : run({bin, "-o", o, s.mnt});
