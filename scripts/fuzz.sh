@@ -9,8 +9,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-60}
 build=build-fuzz
 
-cmake -S . -B "$build" -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DLAYERFS_FUZZ=ON -DLAYERFS_TESTS=ON >/dev/null
+cmake --preset fuzz >/dev/null  # CMakePresets.json: clang, LAYERFS_FUZZ, in $build
 cmake --build "$build" -j "$(nproc)" --target fuzzers
 
 # The longest input each target tries: a layer of a few dozen members, a long

@@ -25,7 +25,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 jobs=$(nproc)
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --preset release >/dev/null
 cmake --build build -j "$jobs"
 cmake --install build --prefix /usr/local >/dev/null
 echo "setup: installed $(command -v layerfs) and $(command -v layerfs-mount)"

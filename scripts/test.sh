@@ -14,12 +14,15 @@ grep -qx user_allow_other /etc/fuse.conf 2>/dev/null || echo user_allow_other >>
 modprobe overlay 2>/dev/null || true
 
 status=0
+echo "== format"
+bash scripts/check_format.sh || status=1
+
 echo "== tests (release build)"
 bash scripts/check_tests_listed.sh build || status=1
 ctest --test-dir build --output-on-failure -j "$jobs" || status=1
 
 echo "== tests (ASan+UBSan build)"
-cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DLAYERFS_SANITIZE=ON >/dev/null
+cmake --preset asan >/dev/null
 cmake --build build-asan -j "$jobs"
 bash scripts/check_tests_listed.sh build-asan || status=1
 # A daemon's stderr is /dev/null once it detaches: sanitizer reports go to files,

@@ -10,9 +10,8 @@ jobs=$(nproc)
 
 # -Wno-tsan: GCC warns that TSan cannot see std::atomic_thread_fence, which
 # liburing's inline ring accessors use; -Werror would make that fatal.
-cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DCMAKE_CXX_FLAGS="-fsanitize=thread -Wno-tsan" \
-  -DCMAKE_EXE_LINKER_FLAGS=-fsanitize=thread >/dev/null
+# (CMakePresets.json's tsan preset.)
+cmake --preset tsan >/dev/null
 cmake --build build-tsan -j "$jobs" --target layerfs mount_tests
 
 modprobe overlay 2>/dev/null || true
