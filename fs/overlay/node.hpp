@@ -29,10 +29,16 @@ struct Node : std::enable_shared_from_this<Node> {
     // Set once by copy-up or creation, closed only with the node, so readers need no lock.
     std::atomic<int> upper{-1};
     Fd upper_owner;
-    Fd lower;  // non-directories: the topmost lower entry (O_PATH); never changes
+    Fd lower;             // non-directories: the topmost lower entry (O_PATH); never changes
+    int lower_layer = 0;  // the layer `lower` is in
     // When `lower` is itself a metadata-only copy (an upper that became a lower
-    // layer): the file deeper down that holds its data. Set once, at creation.
+    // layer): the file deeper down that holds its data, or the errno of its
+    // absence. OverlayFs::lower_data_fd finds it at the first open or copy-up:
+    // at lookup it would cost every stat a syscall, for files that are rare in
+    // lower layers.
+    std::once_flag lower_data_once;
     Fd lower_data;
+    int lower_data_err = 0;
     // The upper copy holds metadata only and the data is still `lower`'s, until
     // the first data write copies it in. Set before `upper`, cleared after the data.
     std::atomic<bool> metacopy{false};
@@ -63,13 +69,7 @@ struct Node : std::enable_shared_from_this<Node> {
     }
     bool has_upper() const { return upper.load(std::memory_order_acquire) >= 0; }
     bool has_upper_data() const { return has_upper() && !metacopy.load(std::memory_order_acquire); }
-    // Where the file's bytes are: the upper copy, or the lower file while the
-    // copy holds metadata only.
-    int data_fd() const {
-        int u = upper.load(std::memory_order_acquire);
-        return u >= 0 && !metacopy.load(std::memory_order_acquire) ? u : lower_data_fd();
-    }
-    int lower_data_fd() const { return lower_data.valid() ? lower_data.get() : lower.get(); }
+
     // The directory no longer merges with lower layers (it moved, or was replaced).
     void drop_lower_dirs() {
         lower_dirs.clear();

@@ -139,6 +139,12 @@ class OverlayFs {
     bool finish_killed_data_copy(int upper);
     std::string path_of(Node* n);  // "a/b" from the root; empty if unreachable
     Status find_metacopy_data(Node* parent, const std::string& name, Child& c);
+    // Where a non-directory's lower bytes are: `lower`, or, when that holds
+    // metadata only, the file down the layers that holds them (found once).
+    Result<int> lower_data_fd(Node* n);
+    // Where its bytes are now: the upper copy, or the lower data while the copy
+    // holds metadata only.
+    Result<int> data_fd(Node* n);
     Status copy_up_tree(Node* dir);  // Metadata for everything in it
     bool can_write_copy(Node* n);
     void settle_subtree(Node* dir);

@@ -76,8 +76,9 @@ Result<OpenedFile> OverlayFs::open_file(Node* n, int flags, bool may_defer) {
             LFS_CHECK(copy_up(n, CopyUp::Metadata));
             if (n->metacopy.load(std::memory_order_acquire)) {
                 int rd = cfg_.noatime ? O_RDONLY | O_NOATIME : O_RDONLY;
-                auto r = sys::reopen(n->lower_data_fd(), rd);
-                if (!r && r.err() == EPERM) r = sys::reopen(n->lower_data_fd(), O_RDONLY);
+                const int data = LFS_TRY(lower_data_fd(n));
+                auto r = sys::reopen(data, rd);
+                if (!r && r.err() == EPERM) r = sys::reopen(data, O_RDONLY);
                 return OpenedFile{LFS_TRY(std::move(r)), false, true};
             }
         }
@@ -85,7 +86,7 @@ Result<OpenedFile> OverlayFs::open_file(Node* n, int flags, bool may_defer) {
             copy_up(n, (flags & O_TRUNC) && can_write_copy(n) ? CopyUp::Empty : CopyUp::Full));
     }
     // Read once: a concurrent copy-up must not make fd and `upper` disagree.
-    const int fd = n->data_fd();
+    const int fd = LFS_TRY(data_fd(n));
     const bool upper = fd >= 0 && fd == n->upper.load(std::memory_order_acquire);
     if (fd < 0) return err(ESTALE, "open");
     flags &= ~(O_CREAT | O_EXCL | O_NOCTTY);

@@ -241,7 +241,8 @@ Status OverlayFs::copy_up_file(Node* n, CopyUp how) {
                     r = sys::setxattr_fd(out.get(), whiteout::kRedirectXattrs[k], "/" + lower_path);
                 if (!r) return cleanup(r);
             } else if (how != CopyUp::Empty && st.st_size > 0) {
-                auto in = open_source(n->lower_data_fd());
+                auto data = lower_data_fd(n);
+                auto in = data ? open_source(*data) : Result<Fd>(data.error());
                 if (!in) return cleanup(in.error());
                 if (auto r = copy_file_data(in->get(), out.get(), st.st_size); !r)
                     return cleanup(r);
@@ -352,7 +353,8 @@ Status OverlayFs::copy_up_data(Node* n) {
     std::lock_guard g(n->copy_mutex);
     if (!n->metacopy.load(std::memory_order_acquire)) return {};
     const int up = n->upper.load(std::memory_order_acquire);
-    auto lst = LFS_TRY(sys::stat_fd(n->lower_data_fd()));
+    const int data = LFS_TRY(lower_data_fd(n));
+    auto lst = LFS_TRY(sys::stat_fd(data));
     auto ust = LFS_TRY(sys::stat_fd(up));
     // The writes change what the copy shows while it still shows the old data;
     // it is put back after them, and kept beside the file until then, so that
@@ -371,7 +373,7 @@ Status OverlayFs::copy_up_data(Node* n) {
     }
     Status r = out ? Status{} : Status{out.error()};
     if (r) {
-        auto in = open_source(n->lower_data_fd());
+        auto in = open_source(data);
         r = in ? copy_file_data(in->get(), out->get(), lst.st_size) : Status{in.error()};
     }
     if (r && !cfg_.no_sync && ::fsync(out->get()) < 0) r = errno_error("fsync");

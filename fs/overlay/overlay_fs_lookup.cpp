@@ -14,6 +14,14 @@ namespace layerfs {
 
 namespace {
 
+// A directory's lower layers as follow_metacopy takes them.
+LayerDirs layer_dirs(const Node* dir) {
+    LayerDirs out;
+    for (auto& l : dir->lower_dirs)
+        out.emplace_back(l.layer, l.fd.get());
+    return out;
+}
+
 // The layers a directory node reads from, top first.
 std::vector<std::pair<int, int>> layers_of(const Node* dir) {
     std::vector<std::pair<int, int>> out;
@@ -173,7 +181,7 @@ Result<Entry> OverlayFs::enter(Node* parent, const std::string& name, Child&& c)
             n->set_upper(std::move(c.fd));
         } else if (!S_ISDIR(c.st.st_mode)) {
             n->lower = std::move(c.fd);
-            n->lower_data = std::move(c.data);
+            n->lower_layer = c.top;
         }
         n->merged = c.lower_dirs.size() + (c.top == 0 ? 1 : 0) > 1;
         n->lower_dirs = std::move(c.lower_dirs);
@@ -202,7 +210,7 @@ Result<Entry> OverlayFs::lookup(Node* parent, const char* name) {
         std::shared_lock lk(ns_);
         auto c = LFS_TRY(resolve(parent, name));
         if (!c.exists) return err(ENOENT, "lookup");
-        if (S_ISREG(c.st.st_mode) && c.st.st_size > 0)
+        if (c.top == 0 && S_ISREG(c.st.st_mode) && c.st.st_size > 0)
             LFS_CHECK(find_metacopy_data(parent, name, c));
         lower_link = c.top != 0 && !S_ISDIR(c.st.st_mode) && c.st.st_nlink > 1;
         return enter(parent, name, std::move(c));
@@ -269,32 +277,61 @@ Result<struct stat> OverlayFs::getattr(Node* n) {
     if (fd < 0) return err(ESTALE, "getattr");
     auto st = LFS_TRY(sys::stat_fd(fd));
     // A metadata-only copy's blocks are still the lower file's.
-    if (n->metacopy.load(std::memory_order_acquire) || n->lower_data.valid())
-        if (auto data = sys::stat_fd(n->lower_data_fd())) st.st_blocks = data->st_blocks;
+    if (n->metacopy.load(std::memory_order_acquire))
+        if (auto data = sys::stat_fd(n->lower.get())) st.st_blocks = data->st_blocks;
     return present(n, st);
 }
 
-// A file that holds metadata only (an upper copy, or one in a lower layer that
-// was an upper once): follow_metacopy finds its data.
+// An upper file that holds metadata only: follow_metacopy finds its data in
+// the layers below (a lower one's is found later, by lower_data_fd).
 Status OverlayFs::find_metacopy_data(Node* parent, const std::string& name, Child& c) {
     auto m = LFS_TRY(read_metacopy(c.fd.get()));
     if (!m.is) return {};
     // A node for it means this daemon knows the file (and may be copying it);
     // without one, metadata saved by a data copy-up was left by a killed daemon.
-    if (c.top == 0 && !read_only() && !table_.find({c.st.st_dev, c.st.st_ino}) &&
+    if (!read_only() && !table_.find({c.st.st_dev, c.st.st_ino}) &&
         finish_killed_data_copy(c.fd.get()))
         c.st = LFS_TRY(sys::stat_fd(c.fd.get()));
-    auto layers = [](const Node* dir) {
-        LayerDirs out;
-        for (auto& l : dir->lower_dirs)
-            out.emplace_back(l.layer, l.fd.get());
-        return out;
-    };
-    auto f = follow_metacopy(std::move(m), name, c.top, layers(parent), layers(root_.get()));
+    auto f = follow_metacopy(std::move(m), name, 0, layer_dirs(parent), layer_dirs(root_.get()));
     if (!f) return err(f.err(), "metacopy data");
     c.data = std::move(f->fd);
-    if (c.top == 0) c.origin = f->st;
+    c.origin = f->st;
     return {};
+}
+
+// A lower file that holds metadata only is one an upper layer made before it
+// became a lower one. It has not moved since (a rename copies it up first), so
+// its path from the root is where it was found.
+Result<int> OverlayFs::lower_data_fd(Node* n) {
+    std::call_once(n->lower_data_once, [&] {
+        auto m = read_metacopy(n->lower.get());
+        if (!m || !m->is) {
+            n->lower_data_err = m ? 0 : m.err();
+            return;
+        }
+        // The root's lower layers never change: no namespace lock needed (and
+        // callers may hold it).
+        const std::string path = "/" + path_of(n);
+        if (path.size() == 1) {
+            n->lower_data_err = EIO;
+            return;
+        }
+        auto root = layer_dirs(root_.get());
+        auto f = follow_metacopy(std::move(*m), path, n->lower_layer, root, root);
+        if (f)
+            n->lower_data = std::move(f->fd);
+        else
+            n->lower_data_err = f.err();
+    });
+    if (n->lower_data_err) return err(n->lower_data_err, "metacopy data");
+    return n->lower_data.valid() ? n->lower_data.get() : n->lower.get();
+}
+
+Result<int> OverlayFs::data_fd(Node* n) {
+    int u = n->upper.load(std::memory_order_acquire);
+    if (u >= 0 && !n->metacopy.load(std::memory_order_acquire)) return u;
+    if (!S_ISREG(n->type)) return n->lower.get();
+    return lower_data_fd(n);
 }
 
 Result<std::string> OverlayFs::readlink(Node* n) {
