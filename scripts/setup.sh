@@ -11,7 +11,7 @@ packages=(
   libarchive-dev nlohmann-json3-dev libcli11-dev
   fuse-overlayfs attr kmod util-linux passwd busybox-static zstd
   umoci skopeo podman buildah runc uidmap debootstrap
-  fio gnuplot-nox xxhash git
+  fio gnuplot-nox xxhash git python3
 )
 missing=()
 for p in "${packages[@]}"; do

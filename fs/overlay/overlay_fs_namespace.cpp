@@ -62,16 +62,19 @@ Status drop_whiteouts(int dirfd) {
 }  // namespace
 
 Status OverlayFs::make_whiteout(int dirfd, const std::string& name) {
-    if (caps_.kernel_whiteouts) {
-        // Built aside and renamed over whatever the upper has there: atomic.
+    auto wh = whiteout::whiteout_name(name);
+    if (caps_.kernel_whiteouts || wh.empty()) {
+        // A 0/0 device, built aside and renamed over whatever the upper has
+        // there: atomic. It is the only whiteout a name of NAME_MAX bytes can
+        // have (".wh." + name is too long), and Linux 5.8+ lets an ordinary
+        // user make one.
         std::string tmp = temp_name();
-        LFS_CHECK(sys::mknod_at(work_, tmp.c_str(), S_IFCHR | 0000, 0));
+        if (auto r = sys::mknod_at(work_, tmp.c_str(), S_IFCHR | 0000, 0); !r)
+            return wh.empty() && r.err() == EPERM ? err(ENAMETOOLONG, "whiteout") : r;
         auto r = sys::rename_at(work_, tmp.c_str(), dirfd, name.c_str());
         if (!r) (void)sys::unlink_at(work_, tmp.c_str(), 0);
         return r;
     }
-    auto wh = whiteout::whiteout_name(name);
-    if (wh.empty()) return err(ENAMETOOLONG, "whiteout");
     auto r = sys::unlink_at(dirfd, name.c_str(), 0);
     if (!r && r.err() != ENOENT) return r;
     auto f = sys::open_at(dirfd, wh.c_str(), O_CREAT | O_WRONLY, 0600);

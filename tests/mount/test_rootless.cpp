@@ -147,3 +147,30 @@ TEST_CASE("an ordinary user removes empty read-only directories, as on ext4", "[
     make_dir(s.tmp / "plain/empty", 0555);
     CHECK(err_of(::rmdir((s.tmp / "plain/empty").c_str())) == 0);
 }
+
+// ".wh." + a NAME_MAX-long name is too long for a whiteout file: the daemon
+// makes a 0/0 device instead, which Linux lets an ordinary user make, as
+// rootless kernel overlayfs does.
+TEST_CASE("an ordinary user deletes and renames lower files with 255-byte names", "[rootless]") {
+    REQUIRE(::geteuid() != 0);
+    Stack s(1);
+    const std::string longest(255, 'n'), other(255, 'o');
+    write_file(s.lower(0) + "/d/" + longest, "x");
+    write_file(s.lower(0) + "/d/" + other, "y");
+    make_dir(s.lower(0) + "/" + longest + "/sub");
+    {
+        Mount m(Backend::Layerfs, s.lowers, s.upper, s.work, s.mnt);
+        REQUIRE_MOUNTED(m);
+        CHECK(err_of(::unlink((m / "d/" + longest).c_str())) == 0);
+        CHECK_FALSE(exists(m / "d/" + longest));
+        CHECK(err_of(::rename((m / "d/" + other).c_str(), (m / "d/moved").c_str())) == 0);
+        CHECK(read_file(m / "d/moved") == "y");
+        CHECK(run({"rm", "-rf", m / longest}).status == 0);
+        CHECK(list_dir(m / "d") == std::vector<std::string>{"moved"});
+        CHECK(list_dir(s.work + "/work").empty());
+    }
+    Mount again(Backend::Layerfs, s.lowers, s.upper, s.work, s.mnt);
+    REQUIRE_MOUNTED(again);
+    CHECK(list_dir(again / "d") == std::vector<std::string>{"moved"});
+    CHECK_FALSE(exists(again / longest));
+}

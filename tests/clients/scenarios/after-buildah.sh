@@ -1,0 +1,3 @@
+# In the image buildah committed.
+id
+tree /run-file /copied /data
