@@ -22,11 +22,14 @@ const char* const kMountUsage =
 layers:       lowerdir= upperdir= workdir=   (no upperdir: read-only mount)
 mount flags:  ro rw dev nodev suid nosuid exec noexec atime noatime relatime strictatime
               diratime nodiratime sync async dirsync allow_other allow_root default_permissions
+              (defaults, as fuse-overlayfs: allow_other when root or /etc/fuse.conf allows it;
+              suid and nodev as root)
 ownership:    squash_to_root squash_to_uid=N squash_to_gid=N
               uidmapping=H:C:N[:H:C:N...] gidmapping=H:C:N[:...]  (stored H shows as C)
               xattr_permissions=0|1|2 (owner and mode from user.containers.override_stat)
 behaviour:    volatile | fsync=0|1   static_nlink   noxattrs   timeout=SECONDS   threaded=0|1
-accepted:     redirect_dir=on|off|follow|nofollow   context=...
+              passthrough=0|1   io_uring=0|1   metacopy=on|off
+accepted:     redirect_dir=on|off|follow|nofollow   context=...   xino=on|off|auto
 )";
 
 int mount_main(const std::vector<std::string>& args) {

@@ -67,8 +67,7 @@ Result<Found> probe_name(int dirfd, const std::string& name, bool check_opaque, 
 
 Result<Metacopy> read_metacopy(int fd) {
     Metacopy m;
-    // Every lower file is checked at lookup: one listxattr answers for the
-    // many that have no xattrs at all.
+    // Most files asked about have no xattrs at all: one listxattr answers.
     if (auto none = sys::has_no_xattrs(fd); none && *none) return m;
     // A name this file system or caller cannot have means: not there.
     auto read = [&](const char* x) -> Result<std::optional<std::string>> {

@@ -69,7 +69,6 @@ struct Node : std::enable_shared_from_this<Node> {
     }
     bool has_upper() const { return upper.load(std::memory_order_acquire) >= 0; }
     bool has_upper_data() const { return has_upper() && !metacopy.load(std::memory_order_acquire); }
-
     // The directory no longer merges with lower layers (it moved, or was replaced).
     void drop_lower_dirs() {
         lower_dirs.clear();
