@@ -44,6 +44,8 @@ TEST_CASE("bad options: a clear error naming the option, exit 2, nothing mounted
         {"squash_to_uid=abc", "squash_to_uid"},
         {"xattr_permissions=3", "xattr_permissions"},
         {"uidmapping=0:1000", "uidmapping"},
+        {"uidmapping=0:0:10:5:100:1", "not to overlap"},
+        {"gidmapping=0:4294967295:2", "below 2^32"},
         {"timeout=-1", "timeout"},
         {"ro=1", "'ro' takes no value"},
         {"fsync=maybe", "fsync"},
